@@ -1,0 +1,6 @@
+"""A schema registry speaking the Confluent Schema Registry REST API (FastAPI).
+
+``app.create_app(settings)`` builds the application; ``routers`` hold one module per
+resource; ``formats`` parse, canonicalise and compare schemas with no HTTP in them;
+``storage`` keeps schemas in SQLite (default) or PostgreSQL behind one interface.
+"""

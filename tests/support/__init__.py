@@ -1,0 +1,1 @@
+"""Test helpers that start or drive real peers (brokers, databases, registries)."""
