@@ -13,8 +13,9 @@ from rich.console import Console
 
 from regcast.local_broker import LocalBroker
 
-app = typer.Typer(help="regcast: typed records to Kafka with a schema registry.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="regcast: typed records to Kafka with a schema registry.", no_args_is_help=True
+)
 console = Console()
 
 

@@ -20,7 +20,8 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from regcast.local_broker import LocalBroker, free_port, wait_for_port
-from tests.support.consume import ConsumedRecord, consume_all as _consume_all
+from tests.support.consume import ConsumedRecord
+from tests.support.consume import consume_all as _consume_all
 from tests.support.mock_cluster import MockCluster
 from tests.support.postgres import create_database, drop_database
 
@@ -45,8 +46,9 @@ class KafkaBroker:
 
     def create_topic(self, name: str, partitions: int = 1) -> None:
         admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
-        futures = admin.create_topics([NewTopic(name, partitions, 1)],
-                                      operation_timeout=10, request_timeout=10)
+        futures = admin.create_topics(
+            [NewTopic(name, partitions, 1)], operation_timeout=10, request_timeout=10
+        )
         for future in futures.values():
             future.result(timeout=15)
 
@@ -96,9 +98,22 @@ def _serve_registry(database_url: str, log_path: Path) -> tuple[subprocess.Popen
     env = dict(os.environ, REGCAST_DATABASE_URL=database_url)
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "registry_service.app:create_app",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "registry_service.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     if not wait_for_port("127.0.0.1", port, 30):
         process.kill()
@@ -109,8 +124,9 @@ def _serve_registry(database_url: str, log_path: Path) -> tuple[subprocess.Popen
 @pytest.fixture
 def registry_url(tmp_path: Path) -> Iterator[str]:
     """A fresh registry process on its own SQLite file."""
-    process, url = _serve_registry(f"sqlite:///{tmp_path / 'registry.db'}",
-                                   tmp_path / "registry.log")
+    process, url = _serve_registry(
+        f"sqlite:///{tmp_path / 'registry.db'}", tmp_path / "registry.log"
+    )
     try:
         yield url
     finally:

@@ -19,8 +19,9 @@ def test_kafka_broker_round_trips_records(
     kafka_broker.create_topic("fixture-check", partitions=3)
     producer = Producer({"bootstrap.servers": kafka_broker.bootstrap, "log_level": 0})
     for i in range(30):
-        producer.produce("fixture-check", key=f"k{i}".encode(), value=f"v{i}".encode(),
-                         headers=[("h", b"x")])
+        producer.produce(
+            "fixture-check", key=f"k{i}".encode(), value=f"v{i}".encode(), headers=[("h", b"x")]
+        )
     assert producer.flush(10) == 0
 
     records = consume_all(kafka_broker.bootstrap, "fixture-check", expected=30)
@@ -47,14 +48,16 @@ def test_kafka_cluster_has_three_brokers_leading_partitions(
     assert producer.flush(10) == 0
     records = consume_all(kafka_cluster.bootstrap_servers, "spread", expected=12)
     assert sorted((r.partition, r.value) for r in records) == [
-        (p, f"p{p}".encode()) for p in range(12)]
+        (p, f"p{p}".encode()) for p in range(12)
+    ]
 
 
 def test_kafka_cluster_tracks_requests_per_broker(kafka_cluster: MockCluster) -> None:
     kafka_cluster.create_topic("tracked", partitions=3)
     kafka_cluster.start_request_tracking()
-    producer = Producer({"bootstrap.servers": kafka_cluster.bootstrap_servers,
-                         "linger.ms": 0, "log_level": 0})
+    producer = Producer(
+        {"bootstrap.servers": kafka_cluster.bootstrap_servers, "linger.ms": 0, "log_level": 0}
+    )
     for p in range(3):
         producer.produce("tracked", value=b"x", partition=p)
     assert producer.flush(10) == 0

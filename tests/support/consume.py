@@ -24,25 +24,33 @@ class ConsumedRecord:
     timestamp_ms: int
 
 
-def consume_all(bootstrap: str, topic: str, *, expected: int | None = None,
-                timeout_s: float = 30.0, idle_s: float = 1.0) -> list[ConsumedRecord]:
+def consume_all(
+    bootstrap: str,
+    topic: str,
+    *,
+    expected: int | None = None,
+    timeout_s: float = 30.0,
+    idle_s: float = 1.0,
+) -> list[ConsumedRecord]:
     """Every record of every partition of ``topic``, from the beginning.
 
     Stops when ``expected`` records were read, or when every partition reached its end
     and nothing new came for ``idle_s``; raises on a consumer error (a bad CRC, a
     corrupt batch) and on ``timeout_s``.
     """
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": f"regcast-check-{time.monotonic_ns()}",
-        "enable.auto.commit": False,
-        "auto.offset.reset": "earliest",
-        "check.crcs": True,
-        "enable.partition.eof": True,
-        "fetch.max.bytes": 64 * 1024 * 1024,
-        "max.partition.fetch.bytes": 16 * 1024 * 1024,
-        "log_level": 0,
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"regcast-check-{time.monotonic_ns()}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "check.crcs": True,
+            "enable.partition.eof": True,
+            "fetch.max.bytes": 64 * 1024 * 1024,
+            "max.partition.fetch.bytes": 16 * 1024 * 1024,
+            "log_level": 0,
+        }
+    )
     try:
         metadata = consumer.list_topics(topic, timeout=10)
         topic_md = metadata.topics[topic]
@@ -57,12 +65,17 @@ def consume_all(bootstrap: str, topic: str, *, expected: int | None = None,
         while True:
             if expected is not None and len(records) >= expected:
                 break
-            if expected is None and len(at_eof) == len(partitions) and \
-                    time.monotonic() - last_progress >= idle_s:
+            if (
+                expected is None
+                and len(at_eof) == len(partitions)
+                and time.monotonic() - last_progress >= idle_s
+            ):
                 break
             if time.monotonic() > deadline:
-                raise TimeoutError(f"consumed {len(records)} records of {topic!r} "
-                                   f"(expected {expected}) in {timeout_s}s")
+                raise TimeoutError(
+                    f"consumed {len(records)} records of {topic!r} "
+                    f"(expected {expected}) in {timeout_s}s"
+                )
             for msg in consumer.consume(num_messages=10000, timeout=0.2):
                 err = msg.error()
                 if err is not None:
@@ -73,11 +86,18 @@ def consume_all(bootstrap: str, topic: str, *, expected: int | None = None,
                 at_eof.discard(msg.partition())
                 last_progress = time.monotonic()
                 ts_type, ts = msg.timestamp()
-                records.append(ConsumedRecord(
-                    topic=msg.topic(), partition=msg.partition(), offset=msg.offset(),
-                    key=msg.key(), value=msg.value(),
-                    headers=list(msg.headers() or []),
-                    timestamp_type=ts_type, timestamp_ms=ts))
+                records.append(
+                    ConsumedRecord(
+                        topic=msg.topic(),
+                        partition=msg.partition(),
+                        offset=msg.offset(),
+                        key=msg.key(),
+                        value=msg.value(),
+                        headers=list(msg.headers() or []),
+                        timestamp_type=ts_type,
+                        timestamp_ms=ts,
+                    )
+                )
         return records
     finally:
         consumer.close()

@@ -21,8 +21,9 @@ _RD_KAFKA_PRODUCER = 0
 
 
 def _load_librdkafka() -> ctypes.CDLL:
-    libs_dir = os.path.join(os.path.dirname(os.path.dirname(confluent_kafka.__file__)),
-                            "confluent_kafka.libs")
+    libs_dir = os.path.join(
+        os.path.dirname(os.path.dirname(confluent_kafka.__file__)), "confluent_kafka.libs"
+    )
     candidates = sorted(glob.glob(os.path.join(libs_dir, "librdkafka*.so*")))
     if not candidates:
         raise RuntimeError(f"no librdkafka shared object under {libs_dir}")
@@ -43,7 +44,11 @@ def _load_librdkafka() -> ctypes.CDLL:
     lib.rd_kafka_mock_broker_set_down.argtypes = [vp, i32]
     lib.rd_kafka_mock_broker_set_up.argtypes = [vp, i32]
     lib.rd_kafka_mock_push_request_errors_array.argtypes = [
-        vp, ctypes.c_int16, ctypes.c_size_t, ctypes.POINTER(cint)]
+        vp,
+        ctypes.c_int16,
+        ctypes.c_size_t,
+        ctypes.POINTER(cint),
+    ]
     lib.rd_kafka_mock_start_request_tracking.argtypes = [vp]
     lib.rd_kafka_mock_stop_request_tracking.argtypes = [vp]
     lib.rd_kafka_mock_clear_requests.argtypes = [vp]
@@ -91,8 +96,7 @@ class MockCluster:
             lib.rd_kafka_destroy(self._rk)
             raise RuntimeError("rd_kafka_mock_cluster_new failed")
         self.num_brokers = num_brokers
-        self.bootstrap_servers: str = lib.rd_kafka_mock_cluster_bootstraps(
-            self._mcluster).decode()
+        self.bootstrap_servers: str = lib.rd_kafka_mock_cluster_bootstraps(self._mcluster).decode()
 
     @property
     def broker_ids(self) -> list[int]:
@@ -102,16 +106,21 @@ class MockCluster:
         host, port = self.bootstrap_servers.split(",")[broker_id - 1].rsplit(":", 1)
         return host, int(port)
 
-    def create_topic(self, name: str, partitions: int, replication_factor: int = 3,
-                     leaders: dict[int, int] | None = None) -> dict[int, int]:
+    def create_topic(
+        self,
+        name: str,
+        partitions: int,
+        replication_factor: int = 3,
+        leaders: dict[int, int] | None = None,
+    ) -> dict[int, int]:
         """Create ``name``; leaders default to round-robin over brokers (p % N + 1).
 
         Returns the partition -> leader map that was set.
         """
         lib = _librdkafka()
         err = lib.rd_kafka_mock_topic_create(
-            self._mcluster, name.encode(), partitions, min(replication_factor,
-                                                           self.num_brokers))
+            self._mcluster, name.encode(), partitions, min(replication_factor, self.num_brokers)
+        )
         if err:
             raise RuntimeError(f"rd_kafka_mock_topic_create({name!r}) failed: error {err}")
         if leaders is None:
@@ -122,7 +131,8 @@ class MockCluster:
 
     def set_leader(self, topic: str, partition: int, broker_id: int) -> None:
         err = _librdkafka().rd_kafka_mock_partition_set_leader(
-            self._mcluster, topic.encode(), partition, broker_id)
+            self._mcluster, topic.encode(), partition, broker_id
+        )
         if err:
             raise RuntimeError(f"set_leader({topic}[{partition}] -> {broker_id}): error {err}")
 
@@ -137,7 +147,8 @@ class MockCluster:
         """The next len(errors) requests of ``api_key`` (to any broker) fail with these."""
         arr = (ctypes.c_int * len(errors))(*errors)
         _librdkafka().rd_kafka_mock_push_request_errors_array(
-            self._mcluster, api_key, len(errors), arr)
+            self._mcluster, api_key, len(errors), arr
+        )
 
     def start_request_tracking(self) -> None:
         _librdkafka().rd_kafka_mock_start_request_tracking(self._mcluster)
@@ -148,9 +159,13 @@ class MockCluster:
         count = ctypes.c_size_t(0)
         array = lib.rd_kafka_mock_get_requests(self._mcluster, ctypes.byref(count))
         try:
-            return [MockRequest(lib.rd_kafka_mock_request_id(array[i]),
-                                lib.rd_kafka_mock_request_api_key(array[i]))
-                    for i in range(count.value)]
+            return [
+                MockRequest(
+                    lib.rd_kafka_mock_request_id(array[i]),
+                    lib.rd_kafka_mock_request_api_key(array[i]),
+                )
+                for i in range(count.value)
+            ]
         finally:
             if count.value:
                 lib.rd_kafka_mock_request_destroy_array(array, count)
