@@ -7,6 +7,21 @@ Layers, lowest first (imports point downward only):
 - ``producer.records``: record batch v2 builder and reader, compression, CRC-32C.
 - ``producer.network``: the only code that touches sockets: channels, the selector
   loop, ``NetworkClient`` with per-node in-flight deques.
-- ``metadata``, ``partitioner``, ``accumulator``, ``sender``, ``idempotence``,
-  ``config`` and ``producer`` (the facade users import).
+- ``metadata``, ``partitioner``, ``batch``, ``buffer_pool``, ``accumulator``,
+  ``idempotence``, ``sender``, ``config`` and ``producer`` (the facade users import),
+  with ``async_producer`` on top for asyncio code.
 """
+
+from producer.async_producer import AsyncProducer
+from producer.batch import RecordFuture, RecordMetadata
+from producer.config import ProducerConfig
+from producer.producer import Producer, SendContext
+
+__all__ = [
+    "AsyncProducer",
+    "Producer",
+    "ProducerConfig",
+    "RecordFuture",
+    "RecordMetadata",
+    "SendContext",
+]

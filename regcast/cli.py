@@ -1,35 +1,48 @@
-"""The ``regcast`` command line (typer).
+"""The ``regcast`` command line (typer + rich): assembles the commands in :mod:`regcast.commands`.
 
-Exit codes: 0 success, 1 a check found an incompatible schema, 2 usage, network or
-registry errors.
+Exit codes, the same for every command:
+
+- 0: success;
+- 1: a schema was rejected (incompatible with its subject, or invalid);
+- 2: usage or configuration error, registry or broker unreachable, registry error
+  (unknown subject or version, ...).
 """
 
 from __future__ import annotations
 
-import time
-
 import typer
-from rich.console import Console
 
-from regcast.local_broker import LocalBroker
+from regcast.commands import check, demo, produce, registry, serve
+
+EPILOG = (
+    "Exit codes: 0 success; 1 a schema was rejected (incompatible or invalid); "
+    "2 usage, network or registry error."
+)
 
 app = typer.Typer(
-    help="regcast: typed records to Kafka with a schema registry.", no_args_is_help=True
+    name="regcast",
+    help="regcast: typed records to Kafka, with schemas in a Confluent-compatible registry.",
+    epilog=EPILOG,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-console = Console()
+
+app.command("serve", epilog=EPILOG)(serve.serve)
+app.command("register", epilog=EPILOG)(registry.register)
+app.command("subjects", epilog=EPILOG)(registry.subjects)
+app.command("versions", epilog=EPILOG)(registry.versions)
+app.command("get", epilog=EPILOG)(registry.get)
+app.command("check", epilog=EPILOG)(check.check)
+app.command("produce", epilog=EPILOG)(produce.produce)
+app.command("demo", epilog=EPILOG)(demo.demo)
 
 
-@app.command()
-def demo() -> None:
-    """Start a local broker (Tansu) and show where it listens; Ctrl-C stops it."""
-    with LocalBroker() as broker:
-        console.print(f"[green]broker[/] listening on {broker.bootstrap_servers}")
-        try:
-            while broker.running:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            console.print("stopping")
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="regcast")
 
 
 if __name__ == "__main__":
-    app()
+    main()

@@ -74,8 +74,16 @@ class LocalBroker:
             [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            # Its own session: a Ctrl-C in the terminal reaches the owner (e.g. the demo),
+            # which stops the broker after the records in flight have been dealt with.
+            start_new_session=True,
         )
-        if not wait_for_port(self.host, self.port, self.startup_timeout_s):
+        try:
+            ready = wait_for_port(self.host, self.port, self.startup_timeout_s)
+        except BaseException:  # Ctrl-C while waiting included: never leave it running
+            self._kill()
+            raise
+        if not ready:
             stderr = self._kill()
             raise BrokerStartError(
                 f"Tansu broker did not accept connections on {url} within "

@@ -3,4 +3,50 @@
 Confluent's wire format: magic byte 0, a 4-byte big-endian schema id, (for Protobuf)
 the message-index array, then the payload. ``serdes`` speaks HTTP to any
 Confluent-compatible registry and never imports ``registry_service``.
+
+Modules: :mod:`serdes.wire` (framing), :mod:`serdes.registry_client` (httpx client,
+caches, retries), :mod:`serdes.avro` and :mod:`serdes.avro_model` (fastavro; schemas
+from dataclasses / pydantic models), :mod:`serdes.protobuf`, :mod:`serdes.naming`
+(subject name strategies), :mod:`serdes.context`, :mod:`serdes.errors`.
+
+Serializers and deserializers are callables ``(obj, ctx)``; ``ctx`` is a
+:class:`SerializationContext` or confluent-kafka's, interchangeably.
 """
+
+from serdes.avro import AvroDeserializer, AvroSerializer
+from serdes.avro_model import AvroDecimal
+from serdes.context import MessageField, SerializationContext
+from serdes.errors import RegistryError, SerializationError
+from serdes.naming import (
+    record_subject_name_strategy,
+    topic_record_subject_name_strategy,
+    topic_subject_name_strategy,
+)
+from serdes.protobuf import ProtobufDeserializer, ProtobufSerializer
+from serdes.registry_client import (
+    AsyncSchemaRegistryClient,
+    RegisteredSchema,
+    Schema,
+    SchemaReference,
+    SchemaRegistryClient,
+)
+
+__all__ = [
+    "AsyncSchemaRegistryClient",
+    "AvroDecimal",
+    "AvroDeserializer",
+    "AvroSerializer",
+    "MessageField",
+    "ProtobufDeserializer",
+    "ProtobufSerializer",
+    "RegisteredSchema",
+    "RegistryError",
+    "Schema",
+    "SchemaReference",
+    "SchemaRegistryClient",
+    "SerializationContext",
+    "SerializationError",
+    "record_subject_name_strategy",
+    "topic_record_subject_name_strategy",
+    "topic_subject_name_strategy",
+]

@@ -1,0 +1,312 @@
+"""ProducerBatch and the futures of its records.
+
+After Kafka's ``ProducerBatch``, ``ProduceRequestResult`` and ``FutureRecordMetadata``.
+
+Futures are cheap by construction: every record of a batch shares the batch's one
+:class:`ProduceRequestResult` (one event, one lock, set once), and a
+:class:`RecordFuture` is a small slotted object holding its offset within the batch. A
+record's offset is only computed (base offset + relative offset) when asked for.
+
+Exactly-once completion: :meth:`ProducerBatch.complete` and :meth:`ProducerBatch.fail`
+go through :meth:`ProducerBatch.done`, which completes the batch the first time and
+returns False on every later call; the sender, the expiry check and ``close()`` may race
+to finish a batch and only one of them wins. Callbacks run on the thread that completes
+the batch (the sender thread, or the caller of ``close()``), as in Kafka: keep them short.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from producer.errors import KafkaTimeoutError
+from producer.records import Headers, RecordBatchBuilder
+
+__all__ = [
+    "DeliveryCallback",
+    "ProduceRequestResult",
+    "ProducerBatch",
+    "RecordFuture",
+    "RecordMetadata",
+    "TopicPartition",
+]
+
+log = logging.getLogger(__name__)
+
+
+class TopicPartition(NamedTuple):
+    topic: str
+    partition: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordMetadata:
+    """Where a record was written. ``offset`` is -1 with ``acks=0`` (the broker never says).
+
+    ``timestamp_ms`` is the broker's log-append time when the topic uses it, else the
+    record's create time.
+    """
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    serialized_key_size: int
+    serialized_value_size: int
+
+
+DeliveryCallback = Callable[[BaseException | None, RecordMetadata | None], None]
+"""``on_delivery(error, metadata)``: exactly one of the two is None."""
+
+
+class ProduceRequestResult:
+    """The outcome of one batch, shared by all of its records' futures."""
+
+    __slots__ = ("_event", "_lock", "_waiters", "base_offset", "error", "log_append_time_ms")
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._waiters: list[Callable[[], object]] = []
+        self.base_offset = -1
+        self.log_append_time_ms = -1
+        self.error: BaseException | None = None
+
+    def done(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout_s: float | None) -> bool:
+        return self._event.wait(timeout_s)
+
+    def set(self, base_offset: int, log_append_time_ms: int, error: BaseException | None) -> bool:
+        """Record the outcome once, wake waiters, run the callbacks; False if already set."""
+        with self._lock:
+            if self._event.is_set():
+                return False
+            self.base_offset = base_offset
+            self.log_append_time_ms = log_append_time_ms
+            self.error = error
+            self._event.set()
+            waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            _run_callback(waiter)
+        return True
+
+    def on_done(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` once the outcome is known (now, if it already is)."""
+        with self._lock:
+            if not self._event.is_set():
+                self._waiters.append(callback)
+                return
+        _run_callback(callback)
+
+
+def _run_callback(callback: Callable[[], object]) -> None:
+    try:
+        callback()
+    except Exception:  # a user callback must not kill the sender thread
+        log.exception("a delivery callback raised")
+
+
+class RecordFuture:
+    """The pending outcome of one ``send()``: ``result()``, ``exception()``, ``done()``.
+
+    Shaped like :class:`concurrent.futures.Future` where it matters (``result(timeout)``
+    raises the delivery error, ``add_done_callback(fn)`` calls ``fn(future)``).
+    """
+
+    __slots__ = (
+        "_relative_offset",
+        "_result",
+        "_timestamp_ms",
+        "key_size",
+        "topic_partition",
+        "value_size",
+    )
+
+    def __init__(
+        self,
+        result: ProduceRequestResult,
+        topic_partition: TopicPartition,
+        relative_offset: int,
+        timestamp_ms: int,
+        key_size: int,
+        value_size: int,
+    ) -> None:
+        self._result = result
+        self.topic_partition = topic_partition
+        self._relative_offset = relative_offset
+        self._timestamp_ms = timestamp_ms
+        self.key_size = key_size
+        self.value_size = value_size
+
+    def done(self) -> bool:
+        return self._result.done()
+
+    def result(self, timeout: float | None = None) -> RecordMetadata:
+        """The record's metadata; raises its delivery error, or a timeout after ``timeout`` s."""
+        self._wait(timeout)
+        error = self._result.error
+        if error is not None:
+            raise error
+        return self._metadata()
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        self._wait(timeout)
+        return self._result.error
+
+    def add_done_callback(self, fn: Callable[[RecordFuture], object]) -> None:
+        self._result.on_done(lambda: fn(self))
+
+    def _wait(self, timeout: float | None) -> None:
+        if not self._result.wait(timeout):
+            tp = self.topic_partition
+            raise KafkaTimeoutError(
+                f"record for {tp.topic}-{tp.partition} not delivered within {timeout} s "
+                "(it is still pending; the producer's delivery_timeout_ms bounds it)"
+            )
+
+    def _metadata(self) -> RecordMetadata:
+        result = self._result
+        base = result.base_offset
+        tp = self.topic_partition
+        return RecordMetadata(
+            tp.topic,
+            tp.partition,
+            base + self._relative_offset if base >= 0 else -1,
+            result.log_append_time_ms if result.log_append_time_ms >= 0 else self._timestamp_ms,
+            self.key_size,
+            self.value_size,
+        )
+
+    def __repr__(self) -> str:
+        tp = self.topic_partition
+        state = "done" if self.done() else "pending"
+        return f"RecordFuture({tp.topic}-{tp.partition}, {state})"
+
+
+class ProducerBatch:
+    """Records for one topic-partition on their way to the broker, and their futures.
+
+    Appends happen under the partition deque's lock (caller threads); everything else
+    (drain, stamping, completion) on the sender thread.
+    """
+
+    __slots__ = (
+        "attempts",
+        "base_sequence",
+        "builder",
+        "created_ms",
+        "last_attempt_ms",
+        "produce_future",
+        "producer_epoch",
+        "producer_id",
+        "reserved_bytes",
+        "topic_partition",
+    )
+
+    def __init__(
+        self,
+        topic_partition: TopicPartition,
+        builder: RecordBatchBuilder,
+        created_ms: int,
+        reserved_bytes: int,
+    ) -> None:
+        self.topic_partition = topic_partition
+        self.builder = builder
+        self.created_ms = created_ms
+        self.last_attempt_ms = created_ms
+        self.attempts = 0
+        self.reserved_bytes = reserved_bytes
+        self.produce_future = ProduceRequestResult()
+        self.producer_id = -1
+        self.producer_epoch = -1
+        self.base_sequence = -1
+
+    # ------------------------------------------------------------------ caller threads
+
+    def try_append(
+        self,
+        timestamp_ms: int,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers | None,
+        on_delivery: DeliveryCallback | None,
+    ) -> RecordFuture | None:
+        """Append one record; its future, or None when the batch has no room."""
+        offset = self.builder.try_append(timestamp_ms, key, value, headers)
+        if offset < 0:
+            return None
+        future = RecordFuture(
+            self.produce_future,
+            self.topic_partition,
+            offset,
+            timestamp_ms,
+            -1 if key is None else len(key),
+            -1 if value is None else len(value),
+        )
+        if on_delivery is not None:
+            self.produce_future.on_done(lambda: _deliver(future, on_delivery))
+        return future
+
+    # ------------------------------------------------------------------ sender thread
+
+    @property
+    def record_count(self) -> int:
+        return self.builder.record_count
+
+    @property
+    def estimated_size_bytes(self) -> int:
+        return self.builder.estimated_size_bytes
+
+    def is_full(self) -> bool:
+        return self.builder.is_full
+
+    @property
+    def has_sequence(self) -> bool:
+        return self.base_sequence >= 0
+
+    def set_producer_state(self, producer_id: int, producer_epoch: int, base_sequence: int) -> None:
+        self.producer_id = producer_id
+        self.producer_epoch = producer_epoch
+        self.base_sequence = base_sequence
+
+    def records(self) -> bytes:
+        """The batch's wire bytes, stamped with its producer id, epoch and sequence."""
+        return self.builder.build(self.producer_id, self.producer_epoch, self.base_sequence)
+
+    def has_reached_delivery_timeout(self, delivery_timeout_ms: int, now_ms: int) -> bool:
+        return now_ms - self.created_ms >= delivery_timeout_ms
+
+    def reenqueued(self, now_ms: int) -> None:
+        self.attempts += 1
+        self.last_attempt_ms = now_ms
+
+    @property
+    def is_done(self) -> bool:
+        return self.produce_future.done()
+
+    def complete(self, base_offset: int, log_append_time_ms: int) -> bool:
+        return self.done(base_offset, log_append_time_ms, None)
+
+    def fail(self, error: BaseException) -> bool:
+        return self.done(-1, -1, error)
+
+    def done(self, base_offset: int, log_append_time_ms: int, error: BaseException | None) -> bool:
+        """Complete the batch once; False (and nothing happens) if it already was."""
+        return self.produce_future.set(base_offset, log_append_time_ms, error)
+
+    def __repr__(self) -> str:
+        tp = self.topic_partition
+        return (
+            f"ProducerBatch({tp.topic}-{tp.partition}, records={self.record_count}, "
+            f"attempts={self.attempts}, sequence={self.base_sequence})"
+        )
+
+
+def _deliver(future: RecordFuture, on_delivery: DeliveryCallback) -> None:
+    error = future._result.error
+    on_delivery(error, None if error is not None else future._metadata())

@@ -1,0 +1,155 @@
+"""Every exception the producer raises, in one hierarchy.
+
+Callers catch by meaning, not by origin: the sender decides whether to retry a batch
+with ``isinstance(exc, RetriableError)``, applications catch :class:`ProducerError`
+for anything regcast raised, and broker error codes arrive as :class:`KafkaError`
+subclasses built from the one table in :mod:`producer.protocol.error_codes`::
+
+    ProducerError
+    ├── ConfigError                  a setting is invalid or contradicts another
+    ├── ProducerClosedError          send()/flush() after close()
+    ├── RecordTooLargeError          a record exceeds max_request_size or buffer_memory
+    ├── InvalidRecordError           send() got a key, value, partition or header it cannot use
+    ├── KafkaTimeoutError            a bounded wait ran out (also a TimeoutError)
+    │   ├── BufferExhaustedError     buffer_memory stayed full for max_block_ms
+    │   ├── MetadataTimeoutError     a topic's partitions unknown after max_block_ms
+    │   └── DeliveryTimeoutError     a batch outlived delivery_timeout_ms
+    ├── UnsupportedVersionError      no API version both sides speak
+    ├── ProtocolError                bytes that do not decode as the protocol says
+    │   ├── CorrelationIdMismatchError
+    │   └── CorruptRecordError       a record batch whose CRC or framing is wrong
+    ├── RetriableError               a retry may succeed (marker base)
+    │   └── NetworkError
+    │       ├── BrokerConnectionError    connect refused / failed
+    │       ├── DisconnectError          an open connection dropped
+    │       └── RequestTimeoutError      no response within request_timeout_ms
+    └── KafkaError                   a broker error code; one subclass per code,
+                                     also a RetriableError when the code is retriable
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, cast
+
+
+class ProducerError(Exception):
+    """Root of everything regcast's producer raises."""
+
+    retriable: ClassVar[bool] = False
+
+
+class ConfigError(ProducerError, ValueError):
+    """A producer setting is invalid; the message names the setting."""
+
+
+class ProducerClosedError(ProducerError):
+    """The producer (or the component) was closed before the operation could run."""
+
+
+class RecordTooLargeError(ProducerError):
+    """A serialized record cannot fit in one request or in the buffer."""
+
+
+class InvalidRecordError(ProducerError, ValueError):
+    """``send()`` got something it cannot write: the message names the argument."""
+
+
+class KafkaTimeoutError(ProducerError, TimeoutError):
+    """A bounded wait ran out; the message says which bound and what to raise."""
+
+
+class BufferExhaustedError(KafkaTimeoutError):
+    """``buffer_memory`` stayed full for ``max_block_ms``; nothing was enqueued."""
+
+
+class MetadataTimeoutError(KafkaTimeoutError):
+    """A topic's partitions were still unknown after ``max_block_ms``."""
+
+
+class DeliveryTimeoutError(KafkaTimeoutError):
+    """A batch was not acknowledged within ``delivery_timeout_ms``."""
+
+
+class UnsupportedVersionError(ProducerError):
+    """The broker and regcast share no version of a request type."""
+
+
+class ProtocolError(ProducerError):
+    """Bytes from the wire do not decode as the Kafka protocol says they must."""
+
+
+class CorrelationIdMismatchError(ProtocolError):
+    """A response arrived out of request order; the connection cannot be trusted."""
+
+
+class CorruptRecordError(ProtocolError):
+    """A record batch's CRC or framing is wrong."""
+
+
+class RetriableError(ProducerError):
+    """Marker base: the same request may succeed if sent again later."""
+
+    retriable: ClassVar[bool] = True
+
+
+class NetworkError(RetriableError):
+    """A connection-level failure; the affected requests may be retried."""
+
+
+class BrokerConnectionError(NetworkError):
+    """Connecting to a broker failed (refused, unreachable, reset during handshake)."""
+
+
+class DisconnectError(NetworkError):
+    """An established connection closed with requests still in flight."""
+
+
+class RequestTimeoutError(NetworkError, TimeoutError):
+    """No response arrived within ``request_timeout_ms``."""
+
+
+class KafkaError(ProducerError):
+    """A broker answered with a non-zero error code.
+
+    Subclasses are generated per code by :func:`kafka_error_class`, so callers can
+    catch e.g. ``NotLeaderOrFollowerError`` by name and the sender can decide on
+    ``retriable`` without a second table.
+    """
+
+    code: ClassVar[int] = -1
+    error_name: ClassVar[str] = "UNKNOWN_SERVER_ERROR"
+
+
+_KAFKA_ERROR_CLASSES: dict[int, type[KafkaError]] = {}
+
+
+def kafka_error_class(code: int, name: str, retriable: bool) -> type[KafkaError]:
+    """The exception class for broker error ``code`` (created once, then cached).
+
+    ``name`` is Kafka's constant (``NOT_LEADER_OR_FOLLOWER``); the class is named in
+    CamelCase with an ``Error`` suffix. Retriable codes also derive from
+    :class:`RetriableError`.
+    """
+    cls = _KAFKA_ERROR_CLASSES.get(code)
+    if cls is not None:
+        return cls
+    class_name = "".join(part.capitalize() for part in name.split("_"))
+    if not class_name.endswith(("Error", "Exception")):
+        class_name += "Error"
+    bases: tuple[type, ...] = (KafkaError, RetriableError) if retriable else (KafkaError,)
+    new_cls = cast(
+        "type[KafkaError]",
+        type(
+            class_name,
+            bases,
+            {
+                "code": code,
+                "error_name": name,
+                "retriable": retriable,
+                "__module__": __name__,
+                "__doc__": f"Broker error {code} ({name}).",
+            },
+        ),
+    )
+    _KAFKA_ERROR_CLASSES[code] = new_cls
+    return new_cls

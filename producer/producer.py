@@ -1,0 +1,329 @@
+"""Producer: the facade users import; ``send()`` returns at once with a future.
+
+After Kafka's ``KafkaProducer``. ``send()`` runs on the caller's thread and does only
+cheap work: wait for the topic's partitions (once per topic, up to ``max_block_ms``),
+serialize, pick a partition, check the size, and append to the
+:class:`~producer.accumulator.RecordAccumulator`. Everything that touches the network
+happens on the :class:`~producer.sender.Sender` thread. Follow one record::
+
+    Producer.send -> partitioner -> RecordAccumulator.append -> (linger, batch full)
+    -> Sender.run_once -> RecordAccumulator.ready / drain -> one Produce request per node
+    -> NetworkClient.poll -> Sender._handle_produce_response -> ProducerBatch.done
+    -> RecordFuture.result() / on_delivery
+
+Delivery callbacks and ``add_done_callback`` functions run on the sender thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from producer.accumulator import RecordAccumulator
+from producer.batch import DeliveryCallback, RecordFuture, TopicPartition
+from producer.buffer_pool import BufferPool
+from producer.config import ProducerConfig
+from producer.errors import (
+    InvalidRecordError,
+    MetadataTimeoutError,
+    ProducerClosedError,
+    RecordTooLargeError,
+)
+from producer.idempotence import IdempotenceManager
+from producer.metadata import Cluster, Metadata
+from producer.network import NetworkClient
+from producer.partitioner import (
+    KeylessPartitioner,
+    RoundRobinPartitioner,
+    StickyPartitioner,
+    partition_for_key,
+)
+from producer.protocol.error_codes import error_for_code
+from producer.records import record_size_upper_bound_bytes
+from producer.sender import Sender
+
+__all__ = ["Producer", "SendContext"]
+
+HeadersArg = Sequence[tuple[str, bytes | str | None]] | Mapping[str, bytes | str | None]
+_UNKNOWN_TOPIC_OR_PARTITION = 3
+_LEADER_NOT_AVAILABLE = 5
+_RECORD_OVERHEAD_BYTES = 8  # rough per-record framing, for the sticky partitioner's count
+
+
+@dataclass(slots=True)
+class SendContext:
+    """What a serializer is told: the shape of confluent-kafka's ``SerializationContext``."""
+
+    topic: str
+    field: str
+    headers: list[tuple[str, bytes | None]] | None = None
+
+
+def _monotonic_ms() -> int:
+    return time.monotonic_ns() // 1_000_000
+
+
+class Producer:
+    """A thread-safe Kafka producer; see the module docstring for the path of a record.
+
+    Settings are Kafka's producer configs in snake_case (:class:`ProducerConfig`); an
+    invalid or contradictory one raises :class:`~producer.errors.ConfigError` here.
+    """
+
+    def __init__(self, **settings: Any) -> None:
+        config = ProducerConfig.from_settings(settings)
+        self.config = config
+        self._metadata = Metadata(
+            metadata_max_age_ms=config.metadata_max_age_ms,
+            refresh_backoff_ms=config.retry_backoff_ms,
+        )
+        self._idempotence = IdempotenceManager() if config.enable_idempotence else None
+        self._accumulator = RecordAccumulator(
+            batch_size_bytes=config.batch_size,
+            compression=config.compression_type,
+            linger_ms=config.linger_ms,
+            retry_backoff_ms=config.retry_backoff_ms,
+            delivery_timeout_ms=config.delivery_timeout_ms,
+            buffer_pool=BufferPool(config.buffer_memory),
+            idempotence=self._idempotence,
+            guarantee_order=config.max_in_flight_requests_per_connection == 1,
+        )
+        client = NetworkClient(
+            config.bootstrap_servers,
+            metadata=self._metadata,
+            client_id=config.client_id,
+            request_timeout_ms=config.request_timeout_ms,
+            max_in_flight_requests_per_connection=config.max_in_flight_requests_per_connection,
+            reconnect_backoff_ms=config.reconnect_backoff_ms,
+            reconnect_backoff_max_ms=config.reconnect_backoff_max_ms,
+        )
+        self._sender = Sender(
+            config,
+            client=client,
+            metadata=self._metadata,
+            accumulator=self._accumulator,
+            idempotence=self._idempotence,
+        )
+        partitioner = config.partitioner
+        self._user_partitioner = None if isinstance(partitioner, str) else partitioner
+        self._keyless: KeylessPartitioner = (
+            RoundRobinPartitioner()
+            if partitioner == "round_robin"
+            else StickyPartitioner(config.batch_size)
+        )
+        self._key_serializer = config.key_serializer
+        self._value_serializer = config.value_serializer
+        self._max_block_ms = config.max_block_ms
+        self._closed = False
+        self._sender.start()
+
+    # ------------------------------------------------------------------ sending
+
+    def send(
+        self,
+        topic: str,
+        value: Any = None,
+        key: Any = None,
+        partition: int | None = None,
+        timestamp_ms: int | None = None,
+        headers: HeadersArg | None = None,
+        on_delivery: DeliveryCallback | None = None,
+    ) -> RecordFuture:
+        """Queue one record; returns its future at once (blocks only for metadata or memory).
+
+        Raises at once for what can never succeed: a closed producer, a record larger
+        than ``max_request_size`` or ``buffer_memory``, an unknown topic or partition
+        after ``max_block_ms``, a full buffer for ``max_block_ms``.
+        """
+        if self._closed:
+            raise ProducerClosedError(f"cannot send to {topic!r}: the producer is closed")
+        fatal = self._sender.fatal_error
+        if fatal is not None:
+            raise ProducerClosedError(f"the producer failed and cannot send: {fatal}") from fatal
+        begin_ms = _monotonic_ms()
+        cluster = self._metadata.cluster
+        count = cluster.partition_count(topic)
+        if count is None or (partition is not None and partition >= count):
+            cluster, count = self._wait_on_metadata(topic, partition, begin_ms)
+        header_list = _headers(headers) if headers else None
+        key_bytes = self._serialize(self._key_serializer, key, topic, "key", header_list)
+        value_bytes = self._serialize(self._value_serializer, value, topic, "value", header_list)
+        size_bytes = record_size_upper_bound_bytes(key_bytes, value_bytes, header_list)
+        if size_bytes > self.config.max_request_size or size_bytes > self.config.buffer_memory:
+            raise RecordTooLargeError(
+                f"a record of about {size_bytes} bytes for {topic!r} (serialized, with batch "
+                f"overhead) exceeds max_request_size={self.config.max_request_size} or "
+                f"buffer_memory={self.config.buffer_memory}"
+            )
+        keyless = False
+        if partition is None:
+            if self._user_partitioner is not None:
+                partition = self._user_partitioner(topic, key_bytes, count)
+                if not 0 <= partition < count:
+                    raise InvalidRecordError(
+                        f"the partitioner returned {partition} for {topic!r}, which has "
+                        f"{count} partitions"
+                    )
+            elif key_bytes is not None:
+                partition = partition_for_key(key_bytes, count)
+            else:
+                partition = self._keyless.partition(topic, cluster)
+                keyless = True
+        elif partition < 0:
+            raise InvalidRecordError(f"partition must be >= 0, got {partition}")
+        if timestamp_ms is None:
+            timestamp_ms = time.time_ns() // 1_000_000
+        now_ms = _monotonic_ms()
+        result = self._accumulator.append(
+            TopicPartition(topic, partition),
+            timestamp_ms,
+            key_bytes,
+            value_bytes,
+            header_list,
+            on_delivery,
+            max(self._max_block_ms - (now_ms - begin_ms), 0),
+            now_ms,
+        )
+        if keyless:
+            appended = len(value_bytes or b"") + _RECORD_OVERHEAD_BYTES
+            self._keyless.on_append(topic, partition, appended, cluster)
+        if result.batch_is_full or result.new_batch_created:
+            self._sender.wakeup()
+        return result.future
+
+    @staticmethod
+    def _serialize(
+        serializer: Any,
+        obj: Any,
+        topic: str,
+        field: str,
+        headers: list[tuple[str, bytes | None]] | None,
+    ) -> bytes | None:
+        if serializer is not None:
+            obj = serializer(obj, SendContext(topic, field, headers))
+        if obj is None or isinstance(obj, bytes):
+            return obj
+        if isinstance(obj, str):
+            return obj.encode()
+        if isinstance(obj, bytearray | memoryview):
+            return bytes(obj)
+        raise InvalidRecordError(
+            f"the {field} for {topic!r} is a {type(obj).__name__}, not bytes: configure a "
+            f"{field}_serializer, or pass bytes or str"
+        )
+
+    def _wait_on_metadata(
+        self, topic: str, partition: int | None, begin_ms: int
+    ) -> tuple[Cluster, int]:
+        """Block until ``topic`` (and ``partition``) is known, up to ``max_block_ms``."""
+        metadata = self._metadata
+        metadata.add_topic(topic, begin_ms)
+        max_wait_ms = self._max_block_ms
+        while True:
+            cluster = metadata.cluster
+            count = cluster.partition_count(topic)
+            if count is not None and (partition is None or partition < count):
+                return cluster, count
+            code = cluster.topic_errors.get(topic, 0)
+            if code and code not in (_UNKNOWN_TOPIC_OR_PARTITION, _LEADER_NOT_AVAILABLE):
+                raise error_for_code(code, f"metadata for topic {topic!r}")
+            elapsed_ms = _monotonic_ms() - begin_ms
+            if elapsed_ms >= max_wait_ms:
+                if count is not None:
+                    raise MetadataTimeoutError(
+                        f"partition {partition} of topic {topic!r} does not exist: the topic "
+                        f"has {count} partitions (waited max_block_ms={max_wait_ms})"
+                    )
+                raise MetadataTimeoutError(
+                    f"topic {topic!r} not present in metadata after max_block_ms="
+                    f"{max_wait_ms}: check that it exists (or that the broker creates topics "
+                    f"on first use) and that {self.config.bootstrap_servers} is reachable"
+                )
+            version = metadata.request_update()
+            self._sender.wakeup()
+            metadata.await_update(version, max_wait_ms - elapsed_ms)
+            if self._closed:
+                raise ProducerClosedError("the producer closed while send() waited for metadata")
+
+    def partitions_for(self, topic: str) -> list[int]:
+        """The partition ids of ``topic``, waiting for metadata up to ``max_block_ms``."""
+        cluster = self._metadata.cluster
+        if cluster.partition_count(topic) is None:
+            cluster, _ = self._wait_on_metadata(topic, None, _monotonic_ms())
+        return [p.partition for p in cluster.partitions_for_topic(topic)]
+
+    # ------------------------------------------------------------------ flush and close
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Send everything buffered now and wait until every record's future is done.
+
+        Raises :class:`~producer.errors.KafkaTimeoutError` if ``timeout`` seconds pass first.
+        """
+        accumulator = self._accumulator
+        accumulator.begin_flush()
+        try:
+            self._sender.wakeup()
+            accumulator.await_flush_completion(timeout)
+        finally:
+            accumulator.end_flush()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Deliver what is buffered (waiting up to ``timeout`` s), then stop the sender.
+
+        Records still undelivered when ``timeout`` runs out fail with
+        :class:`ProducerClosedError`. Idempotent; a closed producer refuses ``send()``.
+        """
+        if self._closed:
+            self._sender.join(timeout)
+            return
+        self._closed = True
+        self._accumulator.close()
+        self._sender.initiate_close()
+        if not self._sender.join(timeout):
+            self._sender.force_close()
+            self._sender.join(None)
+        self._metadata.close()
+
+    def __enter__(self) -> Producer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ introspection
+
+    def metrics(self) -> dict[str, Any]:
+        """Counters from the sender: requests and partitions per node, records, retries."""
+        sender = self._sender
+        return {
+            "produce_requests_by_node": dict(sender.produce_requests_by_node),
+            "partitions_by_node": {
+                node: set(parts) for node, parts in sender.partitions_by_node.items()
+            },
+            "records_sent": sender.records_sent,
+            "batches_retried": sender.batches_retried,
+            "batches_failed": sender.batches_failed,
+            "buffer_available_bytes": self._accumulator.buffer_available_bytes,
+        }
+
+
+def _headers(headers: HeadersArg) -> list[tuple[str, bytes | None]]:
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    result: list[tuple[str, bytes | None]] = []
+    for item in items:
+        try:
+            name, value = item
+        except (TypeError, ValueError):
+            raise InvalidRecordError(
+                f"headers must be (str, bytes) pairs or a dict, got {item!r}"
+            ) from None
+        if not isinstance(name, str):
+            raise InvalidRecordError(f"a header name must be a str, got {name!r}")
+        if isinstance(value, str):
+            value = value.encode()
+        elif value is not None and not isinstance(value, bytes):
+            raise InvalidRecordError(f"header {name!r} must be bytes, str or None, got {value!r}")
+        result.append((name, value))
+    return result

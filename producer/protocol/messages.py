@@ -1,0 +1,352 @@
+"""The message definitions regcast speaks, as data.
+
+Each definition transcribes Kafka's JSON (``clients/src/main/resources/common/message/``,
+the file named in its comment) into :class:`~producer.protocol.schema.Field` tuples:
+same field order, types, version ranges, nullable versions, tags and defaults, names in
+snake_case. Adding a message (or a version) is adding or editing a definition here; the
+generic codec in :mod:`producer.protocol.codec` compiles a plan per (message, version).
+
+Where regcast's ``valid_versions`` is narrower than Kafka's, the comment says why.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from producer.protocol.api_keys import ApiKey
+from producer.protocol.primitives import ZERO_UUID
+from producer.protocol.schema import Field, Message
+
+__all__ = [
+    "REQUESTS",
+    "REQUEST_HEADER",
+    "RESPONSES",
+    "RESPONSE_HEADER",
+]
+
+_F = Field
+
+# ----------------------------------------------------------------- headers
+
+# RequestHeader.json. v1 for non-flexible request versions, v2 for flexible ones.
+REQUEST_HEADER: Final = Message(
+    name="RequestHeader",
+    api_key=None,
+    valid_versions="1-2",  # v0 only served ControlledShutdown v0
+    flexible_versions="2+",
+    fields=(
+        _F("request_api_key", "int16"),
+        _F("request_api_version", "int16"),
+        _F("correlation_id", "int32"),
+        _F(
+            "client_id",
+            "string",
+            versions="1+",
+            nullable_versions="1+",
+            default=None,
+            flexible_versions="none",
+        ),
+    ),
+)
+
+# ResponseHeader.json. v0 for non-flexible response versions, v1 for flexible ones,
+# except that ApiVersions responses always use v0.
+RESPONSE_HEADER: Final = Message(
+    name="ResponseHeader",
+    api_key=None,
+    valid_versions="0-1",
+    flexible_versions="1+",
+    fields=(_F("correlation_id", "int32"),),
+)
+
+# ----------------------------------------------------------------- Produce (0)
+
+# ProduceRequest.json / ProduceResponse.json. regcast writes record batches v2 only, which
+# needs Produce v3+; v9 is the first flexible version.
+_PRODUCE_REQUEST = Message(
+    name="ProduceRequest",
+    api_key=ApiKey.PRODUCE,
+    valid_versions="3-9",
+    flexible_versions="9+",
+    fields=(
+        _F("transactional_id", "string", versions="3+", nullable_versions="3+", default=None),
+        _F("acks", "int16"),
+        _F("timeout_ms", "int32"),
+        _F(
+            "topic_data",
+            "[]TopicProduceData",
+            fields=(
+                _F("name", "string"),
+                _F(
+                    "partition_data",
+                    "[]PartitionProduceData",
+                    fields=(
+                        _F("index", "int32"),
+                        _F("records", "records", nullable_versions="0+"),
+                    ),
+                ),
+            ),
+        ),
+    ),
+)
+
+_PRODUCE_RESPONSE = Message(
+    name="ProduceResponse",
+    api_key=ApiKey.PRODUCE,
+    valid_versions="3-9",
+    flexible_versions="9+",
+    fields=(
+        _F(
+            "responses",
+            "[]TopicProduceResponse",
+            fields=(
+                _F("name", "string"),
+                _F(
+                    "partition_responses",
+                    "[]PartitionProduceResponse",
+                    fields=(
+                        _F("index", "int32"),
+                        _F("error_code", "int16"),
+                        _F("base_offset", "int64"),
+                        _F("log_append_time_ms", "int64", versions="2+", default=-1),
+                        _F("log_start_offset", "int64", versions="5+", default=-1),
+                        _F(
+                            "record_errors",
+                            "[]BatchIndexAndErrorMessage",
+                            versions="8+",
+                            default=(),  # implicit in the JSON: an empty list
+                            fields=(
+                                _F("batch_index", "int32", versions="8+"),
+                                _F(
+                                    "batch_index_error_message",
+                                    "string",
+                                    versions="8+",
+                                    nullable_versions="8+",
+                                    default=None,
+                                ),
+                            ),
+                        ),
+                        _F(
+                            "error_message",
+                            "string",
+                            versions="8+",
+                            nullable_versions="8+",
+                            default=None,
+                        ),
+                    ),
+                ),
+            ),
+        ),
+        _F("throttle_time_ms", "int32", versions="1+", default=0),
+    ),
+)
+
+# ----------------------------------------------------------------- Metadata (3)
+
+# MetadataRequest.json / MetadataResponse.json, v0-v12 (v13 only adds a top-level
+# response error code). v9 is the first flexible version.
+_METADATA_REQUEST = Message(
+    name="MetadataRequest",
+    api_key=ApiKey.METADATA,
+    valid_versions="0-12",
+    flexible_versions="9+",
+    fields=(
+        # v0: an empty array means all topics; v1+: null means all, empty means none.
+        _F(
+            "topics",
+            "[]MetadataRequestTopic",
+            nullable_versions="1+",
+            fields=(
+                # implicit in the JSON: the zero UUID (look the topic up by name)
+                _F("topic_id", "uuid", versions="10+", default=ZERO_UUID),
+                _F("name", "string", nullable_versions="10+"),
+            ),
+        ),
+        _F("allow_auto_topic_creation", "bool", versions="4+", default=True),
+        # implicit in the JSON: false
+        _F("include_cluster_authorized_operations", "bool", versions="8-10", default=False),
+        _F("include_topic_authorized_operations", "bool", versions="8+", default=False),
+    ),
+)
+
+_METADATA_RESPONSE = Message(
+    name="MetadataResponse",
+    api_key=ApiKey.METADATA,
+    valid_versions="0-12",
+    flexible_versions="9+",
+    fields=(
+        _F("throttle_time_ms", "int32", versions="3+", default=0),
+        _F(
+            "brokers",
+            "[]MetadataResponseBroker",
+            fields=(
+                _F("node_id", "int32"),
+                _F("host", "string"),
+                _F("port", "int32"),
+                _F("rack", "string", versions="1+", nullable_versions="1+", default=None),
+            ),
+        ),
+        _F("cluster_id", "string", versions="2+", nullable_versions="2+", default=None),
+        _F("controller_id", "int32", versions="1+", default=-1),
+        _F(
+            "topics",
+            "[]MetadataResponseTopic",
+            fields=(
+                _F("error_code", "int16"),
+                _F("name", "string", nullable_versions="12+"),
+                # implicit in the JSON: the zero UUID
+                _F("topic_id", "uuid", versions="10+", default=ZERO_UUID),
+                _F("is_internal", "bool", versions="1+", default=False),
+                _F(
+                    "partitions",
+                    "[]MetadataResponsePartition",
+                    fields=(
+                        _F("error_code", "int16"),
+                        _F("partition_index", "int32"),
+                        _F("leader_id", "int32"),
+                        _F("leader_epoch", "int32", versions="7+", default=-1),
+                        _F("replica_nodes", "[]int32"),
+                        _F("isr_nodes", "[]int32"),
+                        # implicit in the JSON: an empty list
+                        _F("offline_replicas", "[]int32", versions="5+", default=()),
+                    ),
+                ),
+                _F(
+                    "topic_authorized_operations",
+                    "int32",
+                    versions="8+",
+                    default=-2147483648,
+                ),
+            ),
+        ),
+        _F(
+            "cluster_authorized_operations",
+            "int32",
+            versions="8-10",
+            default=-2147483648,
+        ),
+    ),
+)
+
+# ----------------------------------------------------------------- ApiVersions (18)
+
+# ApiVersionsRequest.json / ApiVersionsResponse.json, v0-v3 (v4 only changes how
+# features with min version 0 are reported). v3 is the first flexible version.
+_API_VERSIONS_REQUEST = Message(
+    name="ApiVersionsRequest",
+    api_key=ApiKey.API_VERSIONS,
+    valid_versions="0-3",
+    flexible_versions="3+",
+    fields=(
+        # implicit in the JSON: the empty string
+        _F("client_software_name", "string", versions="3+", default=""),
+        _F("client_software_version", "string", versions="3+", default=""),
+    ),
+)
+
+_API_VERSIONS_RESPONSE = Message(
+    name="ApiVersionsResponse",
+    api_key=ApiKey.API_VERSIONS,
+    valid_versions="0-3",
+    flexible_versions="3+",
+    fields=(
+        _F("error_code", "int16"),
+        _F(
+            "api_keys",
+            "[]ApiVersion",
+            fields=(
+                _F("api_key", "int16"),
+                _F("min_version", "int16"),
+                _F("max_version", "int16"),
+            ),
+        ),
+        _F("throttle_time_ms", "int32", versions="1+", default=0),
+        _F(
+            "supported_features",
+            "[]SupportedFeatureKey",
+            versions="3+",
+            tag=0,
+            tagged_versions="3+",
+            default=(),
+            fields=(
+                _F("name", "string", versions="3+"),
+                _F("min_version", "int16", versions="3+"),
+                _F("max_version", "int16", versions="3+"),
+            ),
+        ),
+        _F(
+            "finalized_features_epoch",
+            "int64",
+            versions="3+",
+            tag=1,
+            tagged_versions="3+",
+            default=-1,
+        ),
+        _F(
+            "finalized_features",
+            "[]FinalizedFeatureKey",
+            versions="3+",
+            tag=2,
+            tagged_versions="3+",
+            default=(),
+            fields=(
+                _F("name", "string", versions="3+"),
+                _F("max_version_level", "int16", versions="3+"),
+                _F("min_version_level", "int16", versions="3+"),
+            ),
+        ),
+        _F(
+            "zk_migration_ready",
+            "bool",
+            versions="3+",
+            tag=3,
+            tagged_versions="3+",
+            default=False,
+        ),
+    ),
+)
+
+# ----------------------------------------------------------------- InitProducerId (22)
+
+# InitProducerIdRequest.json / InitProducerIdResponse.json, v0-v4 (v5+ add two-phase
+# commit, which regcast does not use). v2 is the first flexible version.
+_INIT_PRODUCER_ID_REQUEST = Message(
+    name="InitProducerIdRequest",
+    api_key=ApiKey.INIT_PRODUCER_ID,
+    valid_versions="0-4",
+    flexible_versions="2+",
+    fields=(
+        # no default in the JSON; None (an idempotent, non-transactional producer)
+        _F("transactional_id", "string", nullable_versions="0+", default=None),
+        _F("transaction_timeout_ms", "int32"),
+        _F("producer_id", "int64", versions="3+", default=-1),
+        _F("producer_epoch", "int16", versions="3+", default=-1),
+    ),
+)
+
+_INIT_PRODUCER_ID_RESPONSE = Message(
+    name="InitProducerIdResponse",
+    api_key=ApiKey.INIT_PRODUCER_ID,
+    valid_versions="0-4",
+    flexible_versions="2+",
+    fields=(
+        _F("throttle_time_ms", "int32", default=0),
+        _F("error_code", "int16"),
+        _F("producer_id", "int64", default=-1),
+        _F("producer_epoch", "int16"),
+    ),
+)
+
+REQUESTS: Final[dict[ApiKey, Message]] = {
+    ApiKey.PRODUCE: _PRODUCE_REQUEST,
+    ApiKey.METADATA: _METADATA_REQUEST,
+    ApiKey.API_VERSIONS: _API_VERSIONS_REQUEST,
+    ApiKey.INIT_PRODUCER_ID: _INIT_PRODUCER_ID_REQUEST,
+}
+
+RESPONSES: Final[dict[ApiKey, Message]] = {
+    ApiKey.PRODUCE: _PRODUCE_RESPONSE,
+    ApiKey.METADATA: _METADATA_RESPONSE,
+    ApiKey.API_VERSIONS: _API_VERSIONS_RESPONSE,
+    ApiKey.INIT_PRODUCER_ID: _INIT_PRODUCER_ID_RESPONSE,
+}

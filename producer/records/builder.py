@@ -1,0 +1,297 @@
+"""Building one record batch, record by record (Kafka's ``MemoryRecordsBuilder``).
+
+Theory of operation
+-------------------
+The accumulator owns one :class:`RecordBatchBuilder` per open batch and calls
+:meth:`~RecordBatchBuilder.try_append` for every record sent to its partition; that
+call is the producer's hot loop, so it allocates as little as Python allows: the
+varints come from a table (:mod:`producer.records.varint`), the record is joined in
+one ``b"".join`` and appended to a single ``bytearray`` holding the uncompressed
+records section. No per-record objects survive the call.
+
+Fullness follows Kafka: a record is refused (``-1``) when the uncompressed estimate
+would pass ``batch_size_bytes``, except the first record, which is always accepted
+(a record larger than ``batch.size`` gets a batch of its own; the producer rejects
+records above ``max.request.size`` before they reach the builder, see
+:func:`record_size_upper_bound_bytes`).
+
+:meth:`~RecordBatchBuilder.build` closes the builder, compresses the records section
+once and caches it. The header fields that idempotence and transactions change
+(producer id, epoch, base sequence, the transactional bit) lie inside the CRC-covered
+region but outside the compressed payload, so building again with other ids (a batch
+re-sequenced after a retry, an epoch bump) packs a new 61-byte header and recomputes
+one CRC-32C over the cached payload: hardware CRC at several GB/s, no recompression.
+
+Timestamps are CreateTime. ``base_timestamp`` is the first record's timestamp,
+``max_timestamp`` the largest of all; deltas may be negative when the caller passes
+an earlier timestamp later (the format allows it).
+
+Not thread-safe: the accumulator serialises access with its per-partition deque lock,
+and ``build`` runs on the sender thread once the batch has left the deque.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import crc32c
+
+from producer.records.batch import (
+    HEAD,
+    HEADER_SIZE_BYTES,
+    LOG_OVERHEAD_BYTES,
+    MAGIC,
+    TAIL,
+    TRANSACTIONAL_FLAG,
+)
+from producer.records.compression import CompressionType, compress
+from producer.records.varint import _SMALL, SMALL_LIMIT, encode_varint, varint
+
+__all__ = ["Headers", "RecordBatchBuilder", "record_size_upper_bound_bytes"]
+
+Headers = Sequence[tuple[str, bytes | None]]
+
+_NULL = _SMALL[-1]
+_NO_HEADERS = b"\x00"
+_ATTRIBUTES = b"\x00"
+_EMPTY = b""
+_MAX_RECORD_OVERHEAD_BYTES = 5 + 1 + 10 + 5 + 5 + 5 + 5
+"""Widest length, attributes, timestamp delta (a varlong), offset delta, key length,
+value length and header count a record can carry."""
+
+
+def _encode_headers(headers: Headers) -> bytes:
+    parts = [varint(len(headers))]
+    append = parts.append
+    for key, value in headers:
+        raw_key = key.encode()
+        append(varint(len(raw_key)))
+        append(raw_key)
+        if value is None:
+            append(_NULL)
+        else:
+            append(varint(len(value)))
+            append(value)
+    return b"".join(parts)
+
+
+def record_size_upper_bound_bytes(
+    key: bytes | None, value: bytes | None, headers: Headers | None = None
+) -> int:
+    """An upper bound on a one-record batch holding this record, uncompressed.
+
+    The producer compares it with ``max_request_size`` and ``buffer_memory`` before
+    a record reaches any builder (Kafka's ``estimateSizeInBytesUpperBound``).
+    """
+    size = HEADER_SIZE_BYTES + _MAX_RECORD_OVERHEAD_BYTES
+    size += len(key) if key is not None else 0
+    size += len(value) if value is not None else 0
+    if headers:
+        size += len(_encode_headers(headers))
+    return size
+
+
+class RecordBatchBuilder:
+    """Appends records to one batch and builds its wire bytes.
+
+    ``batch_size_bytes`` bounds the uncompressed batch (header included) for every
+    record but the first. ``first_timestamp_ms`` is the timestamp the first record is
+    expected to carry; it only shows in a batch built empty.
+    ``compression_level`` is passed to the codec (``None``: the codec's default).
+    """
+
+    __slots__ = (
+        "_base_timestamp_ms",
+        "_built",
+        "_built_ids",
+        "_closed",
+        "_compression",
+        "_compression_level",
+        "_count",
+        "_limit_bytes",
+        "_max_timestamp_ms",
+        "_payload",
+        "_records",
+        "_uncompressed_bytes",
+        "batch_size_bytes",
+    )
+
+    def __init__(
+        self,
+        compression: CompressionType,
+        batch_size_bytes: int,
+        first_timestamp_ms: int,
+        *,
+        compression_level: int | None = None,
+    ) -> None:
+        self._compression = CompressionType(compression)
+        self._compression_level = compression_level
+        self.batch_size_bytes = batch_size_bytes
+        self._limit_bytes = batch_size_bytes - HEADER_SIZE_BYTES
+        self._records = bytearray()
+        self._count = 0
+        self._base_timestamp_ms = first_timestamp_ms
+        self._max_timestamp_ms = first_timestamp_ms
+        self._closed = False
+        self._payload: bytes | bytearray | None = None
+        self._uncompressed_bytes = 0
+        self._built: bytes | None = None
+        self._built_ids: tuple[int, int, int, bool] | None = None
+
+    # ------------------------------------------------------------------ hot path
+
+    def try_append(
+        self,
+        timestamp_ms: int,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers | None = None,
+    ) -> int:
+        """Append one record; its offset delta, or -1 if the batch is full or closed."""
+        count = self._count
+        if count:
+            timestamp_delta = timestamp_ms - self._base_timestamp_ms
+        elif self._closed:
+            return -1
+        else:
+            timestamp_delta = 0
+        small = _SMALL
+        if -SMALL_LIMIT <= timestamp_delta < SMALL_LIMIT:
+            timestamp_b = small[timestamp_delta]
+        else:
+            timestamp_b = encode_varint(timestamp_delta)
+        if key is None:
+            key_b = _NULL
+            key = _EMPTY
+        else:
+            n = len(key)
+            key_b = small[n] if n < SMALL_LIMIT else encode_varint(n)
+        if value is None:
+            value_b = _NULL
+            value = _EMPTY
+        else:
+            n = len(value)
+            value_b = small[n] if n < SMALL_LIMIT else encode_varint(n)
+        body = b"".join(
+            (
+                _ATTRIBUTES,
+                timestamp_b,
+                small[count] if count < SMALL_LIMIT else encode_varint(count),
+                key_b,
+                key,
+                value_b,
+                value,
+                _encode_headers(headers) if headers else _NO_HEADERS,
+            )
+        )
+        n = len(body)
+        length_b = small[n] if n < SMALL_LIMIT else encode_varint(n)
+        records = self._records
+        # close() sets the limit to -1, so a closed batch fails here for count > 0
+        if count and len(records) + len(length_b) + n > self._limit_bytes:
+            return -1
+        records += length_b
+        records += body
+        if count == 0:
+            self._base_timestamp_ms = self._max_timestamp_ms = timestamp_ms
+        elif timestamp_ms > self._max_timestamp_ms:
+            self._max_timestamp_ms = timestamp_ms
+        self._count = count + 1
+        return count
+
+    # ---------------------------------------------------------------- inspection
+
+    @property
+    def compression(self) -> CompressionType:
+        return self._compression
+
+    @property
+    def record_count(self) -> int:
+        return self._count
+
+    @property
+    def estimated_size_bytes(self) -> int:
+        """Uncompressed size of the batch so far, header included.
+
+        What the accumulator charges against ``buffer_memory``; after :meth:`build` it
+        stays the uncompressed figure, so releasing the batch gives back what was taken.
+        """
+        if self._payload is not None:
+            return HEADER_SIZE_BYTES + self._uncompressed_bytes
+        return HEADER_SIZE_BYTES + len(self._records)
+
+    @property
+    def is_full(self) -> bool:
+        """True once no further record can be appended (closed, or at the size limit)."""
+        return self._closed or (self._count > 0 and len(self._records) >= self._limit_bytes)
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
+
+    @property
+    def base_timestamp_ms(self) -> int:
+        return self._base_timestamp_ms
+
+    @property
+    def max_timestamp_ms(self) -> int:
+        return self._max_timestamp_ms
+
+    def close(self) -> None:
+        """Refuse further appends (``try_append`` returns -1); building stays possible."""
+        self._closed = True
+        self._limit_bytes = -1
+
+    # ------------------------------------------------------------------- output
+
+    def build(
+        self,
+        producer_id: int = -1,
+        producer_epoch: int = -1,
+        base_sequence: int = -1,
+        is_transactional: bool = False,
+    ) -> bytes:
+        """The batch's wire bytes, stamped with these producer ids; closes the builder.
+
+        Compression happens on the first call only. Later calls with the same ids return
+        the same ``bytes`` object; with other ids they re-stamp the header and the CRC.
+        """
+        ids = (producer_id, producer_epoch, base_sequence, is_transactional)
+        if self._built is not None and ids == self._built_ids:
+            return self._built
+        self.close()
+        payload = self._payload
+        if payload is None:
+            self._uncompressed_bytes = len(self._records)
+            if self._compression is CompressionType.NONE:
+                payload = self._records
+            else:
+                payload = compress(self._compression, self._records, self._compression_level)
+                self._records = bytearray()
+            self._payload = payload
+        count = self._count
+        attributes = int(self._compression)
+        if is_transactional:
+            attributes |= TRANSACTIONAL_FLAG
+        tail = TAIL.pack(
+            attributes,
+            count - 1,
+            self._base_timestamp_ms,
+            self._max_timestamp_ms,
+            producer_id,
+            producer_epoch,
+            base_sequence,
+            count,
+        )
+        crc = crc32c.crc32c(payload, crc32c.crc32c(tail))
+        batch_length = HEADER_SIZE_BYTES - LOG_OVERHEAD_BYTES + len(payload)
+        head = HEAD.pack(0, batch_length, -1, MAGIC, crc)
+        built = b"".join((head, tail, payload))
+        self._built = built
+        self._built_ids = ids
+        return built
+
+    @property
+    def size_bytes(self) -> int:
+        """Size of the built batch on the wire (after compression); 0 before build."""
+        return len(self._built) if self._built is not None else 0

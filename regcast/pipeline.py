@@ -1,0 +1,157 @@
+"""The CLI's side of the producer: build one, count what it delivers, wait for it to finish.
+
+``regcast produce`` and ``regcast demo`` send through :class:`producer.Producer` with a
+serdes serializer plugged in as its ``value_serializer``: the serializer runs inside
+``send()`` on the caller's thread, the producer batches, and delivery callbacks run on
+its sender thread. :class:`DeliveryStats` is the one object both threads touch (one
+lock), so the final summary counts every record exactly once: delivered or failed.
+
+The serialized size of each value is not known until the producer has called the
+serializer, so :func:`measuring` wraps the serializer to note the size of the value it
+just produced; the caller reads it right after ``send()`` returns (same thread).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "DeliveryStats",
+    "MeasuringSerializer",
+    "broker_reachable",
+    "open_producer",
+]
+
+
+@dataclass
+class DeliveryStats:
+    """Counts shared by the sending thread and the producer's callback thread.
+
+    ``rejected`` records never reached the producer (bad JSON, a value that does not fit
+    the schema); ``failed`` ones did and were not delivered (broker errors, timeouts).
+    """
+
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
+    rejected: int = 0
+    bytes_delivered: int = 0
+    errors: dict[str, int] = field(default_factory=dict)  # message -> count
+    started_s: float = field(default_factory=time.monotonic)
+    finished_s: float | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _note(self, text: str) -> None:
+        self.errors[text] = self.errors.get(text, 0) + 1
+
+    def on_delivery(self, size_bytes: int) -> Callable[[Any], None]:
+        """A done-callback for one record's future (runs on the producer's thread)."""
+
+        def done(future: Any) -> None:
+            error = future.exception()
+            with self._lock:
+                if error is None:
+                    self.delivered += 1
+                    self.bytes_delivered += size_bytes
+                else:
+                    self.failed += 1
+                    self._note(f"{type(error).__name__}: {error}")
+
+        return done
+
+    def fail(self, error: BaseException) -> None:
+        """``send()`` itself failed (e.g. metadata timeout): sent, and not delivered."""
+        with self._lock:
+            self.sent += 1
+            self.failed += 1
+            self._note(f"{type(error).__name__}: {error}")
+
+    def reject(self, reason: str) -> None:
+        """A record that could not be built from its input; never sent."""
+        with self._lock:
+            self.rejected += 1
+            self._note(reason)
+
+    @property
+    def completed(self) -> int:
+        """Sent records whose outcome is known; equals ``sent`` once all have completed."""
+        with self._lock:
+            return self.delivered + self.failed
+
+    def finish(self) -> None:
+        self.finished_s = time.monotonic()
+
+    @property
+    def elapsed_s(self) -> float:
+        end = self.finished_s if self.finished_s is not None else time.monotonic()
+        return max(end - self.started_s, 1e-9)
+
+    @property
+    def records_per_s(self) -> float:
+        return self.delivered / self.elapsed_s
+
+    @property
+    def bytes_per_s(self) -> float:
+        return self.bytes_delivered / self.elapsed_s
+
+
+class MeasuringSerializer:
+    """Wraps a ``(obj, ctx) -> bytes`` serializer and remembers the last output's size."""
+
+    __slots__ = ("inner", "last_size")
+
+    def __init__(self, inner: Callable[[Any, Any], bytes | None]) -> None:
+        self.inner = inner
+        self.last_size = 0
+
+    def __call__(self, obj: Any, ctx: Any) -> bytes | None:
+        data = self.inner(obj, ctx)
+        self.last_size = 0 if data is None else len(data)
+        return data
+
+
+def broker_reachable(bootstrap: str, timeout_s: float = 3.0) -> str | None:
+    """None if some bootstrap address accepts TCP; else why none did (fail fast)."""
+    problems: list[str] = []
+    for address in bootstrap.split(","):
+        host, _, port = address.strip().rpartition(":")
+        if not host or not port.isdigit():
+            return f"bad bootstrap address {address!r}: expected host:port"
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+            return None
+        except OSError as exc:
+            problems.append(f"{address.strip()}: {exc.strerror or exc}")
+    return "; ".join(problems)
+
+
+def open_producer(
+    bootstrap: str,
+    value_serializer: Callable[[Any, Any], bytes | None],
+    *,
+    timeout_s: float,
+    client_id: str,
+    linger_ms: int = 5,
+    compression: str = "none",
+) -> Any:
+    """A :class:`producer.Producer` for the CLI; blocking calls give up after ``timeout_s``."""
+    from producer import Producer
+
+    timeout_ms = int(timeout_s * 1000)
+    request_timeout_ms = min(timeout_ms, 30_000)
+    return Producer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        value_serializer=value_serializer,
+        linger_ms=linger_ms,
+        compression_type=compression,
+        max_block_ms=timeout_ms,
+        request_timeout_ms=request_timeout_ms,
+        # Kafka requires delivery.timeout.ms >= linger.ms + request.timeout.ms.
+        delivery_timeout_ms=max(timeout_ms, linger_ms + request_timeout_ms),
+    )

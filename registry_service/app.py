@@ -1,0 +1,58 @@
+"""The FastAPI application: ``uvicorn --factory registry_service.app:create_app``.
+
+``create_app`` opens the store at once (creating tables if needed), so a bad
+``REGCAST_DATABASE_URL`` stops the process before it listens. The lifespan starts the
+cache watcher and closes the store on shutdown. Requests pass ``middleware.MediaTypes``
+(content negotiation) and ``middleware.CachedReads`` (cache hits of the two hottest
+reads) before FastAPI routes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from registry_service.errors import install_error_handlers
+from registry_service.middleware import CachedReads, MediaTypes
+from registry_service.routers import all_routers
+from registry_service.service import RegistryService
+from registry_service.settings import Settings
+from registry_service.storage import open_store
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build one registry process's application (settings from ``REGCAST_*`` by default)."""
+    settings = settings or Settings()
+    store = open_store(
+        settings.database_url,
+        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        pool_size=settings.database_pool_size,
+    )
+    service = RegistryService(store, settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        service.start()
+        try:
+            yield
+        finally:
+            service.close()
+
+    app = FastAPI(
+        title="regcast schema registry",
+        description="A Confluent-compatible schema registry",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.service = service
+    install_error_handlers(app)
+    for router in all_routers():
+        app.include_router(router)
+    # The last added runs first: negotiation wraps the cached-read shortcut.
+    app.add_middleware(CachedReads, service=service)
+    app.add_middleware(MediaTypes)
+    return app

@@ -1,0 +1,278 @@
+"""Two thin ASGI layers in front of the FastAPI routers: media types, and cached reads.
+
+``MediaTypes`` (outermost) does Confluent's content negotiation: answers are JSON under
+``application/vnd.schemaregistry.v1+json`` unless the request's ``Accept`` asks only for
+``application/vnd.schemaregistry+json`` or ``application/json``, in which case that is
+the label; an ``Accept`` naming none of the three (nor a wildcard) gets 406, as in
+Confluent's and Karapace's registries. Request bodies are read as JSON whatever their
+``Content-Type`` (see ``models``).
+
+``CachedReads`` answers the calls every serializer and deserializer makes -
+``GET /schemas/ids/{id}``, ``GET /subjects/{s}/versions/{v}`` and re-registering a
+schema the subject already has (``POST /subjects/{s}/versions``) - straight from the
+service's cache, before FastAPI routes the request. FastAPI's routing and parameter
+binding cost about 100 us a request, several times what the answer itself costs, and
+these are the requests a fleet of consumers repeats. It calls the same ``cached_*``
+methods the routers call first, so an answer is the same whichever layer gives it; on
+anything it does not handle exactly (a cache miss, an unknown or malformed query
+parameter, an invalid version, a body with references, ids or versions) it passes the
+request on - with the body it read, replayed - and the router answers. It never reads
+the database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from registry_service.errors import MEDIA_TYPE, InvalidVersionError, RegistryError
+from registry_service.service import RegistryService, SchemaRequest, parse_version
+
+ASGIApp = Any  # (scope, receive, send) -> awaitable; Starlette's types are not needed here
+
+_V1 = MEDIA_TYPE.encode()
+_GENERIC = b"application/vnd.schemaregistry+json"
+_JSON = b"application/json"
+_WILDCARDS = (b"*/*", b"application/*")
+_NOT_ACCEPTABLE = orjson.dumps({"error_code": 406, "message": "HTTP 406 Not Acceptable"})
+_UNNEGOTIATED_PREFIXES = ("/docs", "/openapi.json")  # FastAPI's own pages
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+_INT_MAX = 2**31 - 1
+_ID_PARAMS = frozenset({"subject", "format", "fetchMaxId"})
+_VERSION_PARAMS = frozenset({"deleted", "format"})
+_REGISTER_PARAMS = frozenset({"normalize"})
+_MAX_SHORTCUT_BODY_BYTES = 256 * 1024  # larger register bodies go the ordinary way
+
+
+def negotiate(accept: bytes | None) -> bytes | None:
+    """The media type to answer with for an ``Accept`` header; None means 406."""
+    if accept is None or accept == b"*/*" or accept.startswith(_V1):
+        return _V1
+    best: bytes | None = None
+    for item in accept.split(b","):
+        media, *params = item.split(b";")
+        if any(_is_q_zero(p) for p in params):
+            continue  # q=0: explicitly not acceptable
+        media = media.strip().lower()
+        if media == _V1 or media in _WILDCARDS:
+            return _V1
+        if media == _GENERIC:
+            best = _GENERIC
+        elif media == _JSON and best is None:
+            best = _JSON
+    return best
+
+
+def _is_q_zero(param: bytes) -> bool:
+    name, _, value = param.partition(b"=")
+    if name.strip().lower() != b"q":
+        return False
+    try:
+        return float(value) == 0
+    except ValueError:
+        return False
+
+
+class MediaTypes:
+    """Confluent's content negotiation for every response (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        accept = None
+        for name, value in scope["headers"]:
+            if name == b"accept":
+                accept = value
+                break
+        media = negotiate(accept)
+        if media is _V1 or scope["path"].startswith(_UNNEGOTIATED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        if media is None:
+            await _send_json(send, 406, _NOT_ACCEPTABLE, _V1)
+            return
+
+        async def relabel(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    (name, media if name == b"content-type" and value == _V1 else value)
+                    for name, value in message.get("headers", ())
+                ]
+            await send(message)
+
+        await self.app(scope, receive, relabel)
+
+
+class CachedReads:
+    """Cache hits for the two hottest reads, before routing (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, service: RegistryService) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("root_path"):
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        try:
+            if method == "GET":
+                body = self._answer(scope["path"], scope["query_string"])
+            elif method == "POST" and scope["path"].endswith("/versions"):
+                body, receive = await self._register(scope, receive)
+            else:
+                body = None
+        except RegistryError as exc:
+            await _send_json(send, exc.status, orjson.dumps(exc.body()), _V1)
+            return
+        if body is not None:
+            await _send_json(send, 200, orjson.dumps(body), _V1)
+            return
+        await self.app(scope, receive, send)
+
+    async def _register(self, scope: dict[str, Any], receive: Any) -> tuple[Any, Any]:
+        """Re-registering a known schema: the cached answer, or None and a ``receive``
+        that replays the body for the router."""
+        path: str = scope["path"]
+        subject = path[10:-9] if path.startswith("/subjects/") else ""
+        params = _params(scope["query_string"], _REGISTER_PARAMS)
+        normalize = None if params is None else _flag(params.get("normalize"))
+        length = _content_length(scope)
+        if not subject or normalize is None or length is None:
+            return None, receive
+        if length > _MAX_SHORTCUT_BODY_BYTES:
+            return None, receive
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None, _replay(b"", message, receive)
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        raw = b"".join(chunks)
+        replay = _replay(raw, None, receive)
+        request = _plain_register_request(raw)
+        if request is None:
+            return None, replay
+        return self.service.cached_register(subject, request, normalize), replay
+
+    def _answer(self, path: str, query: bytes) -> dict[str, Any] | None:
+        """The answer from the cache, or None to let the routers handle the request."""
+        if path.startswith("/schemas/ids/"):
+            digits = path[13:]
+            if not (digits.isascii() and digits.isdigit()) or len(digits) > 10:
+                return None
+            schema_id = int(digits)
+            params = _params(query, _ID_PARAMS)
+            if params is None or not 0 < schema_id <= _INT_MAX:
+                return None
+            fetch_max_id = _flag(params.get("fetchMaxId"))
+            if fetch_max_id is not False:
+                return None
+            return self.service.cached_schema_by_id(
+                schema_id, params.get("format") or None, params.get("subject"), False
+            )
+        if path.startswith("/subjects/"):
+            head, found, version_text = path.rpartition("/versions/")
+            subject = head[10:]
+            if not found or not subject or "/" in version_text:
+                return None
+            params = _params(query, _VERSION_PARAMS)
+            if params is None:
+                return None
+            deleted = _flag(params.get("deleted"))
+            if deleted is None:
+                return None
+            try:
+                version = parse_version(version_text)
+            except InvalidVersionError:
+                return None  # the router answers 42202
+            return self.service.cached_version(
+                subject, version, deleted, params.get("format") or None
+            )
+        return None
+
+
+def _content_length(scope: dict[str, Any]) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def _replay(body: bytes, pending: dict[str, Any] | None, receive: Any) -> Any:
+    """A ``receive`` that first hands over what the shortcut already read."""
+    first: list[dict[str, Any]] = [
+        pending if pending is not None else {"type": "http.request", "body": body}
+    ]
+
+    async def replayed() -> dict[str, Any]:
+        if first:
+            return first.pop()
+        return await receive()  # type: ignore[no-any-return]
+
+    return replayed
+
+
+def _plain_register_request(raw: bytes) -> SchemaRequest | None:
+    """The body as a request without references, id or version, else None (the router
+    then validates it and answers any error)."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    schema = data.get("schema")
+    schema_type = data.get("schemaType") or "AVRO"
+    if not isinstance(schema, str) or not isinstance(schema_type, str):
+        return None
+    references, version = data.get("references"), data.get("version")
+    if references not in (None, []) or data.get("id") is not None:
+        return None
+    if version is not None and not (type(version) is int and version == -1):
+        return None
+    return SchemaRequest(schema=schema, schema_type=schema_type)
+
+
+def _params(query: bytes, allowed: frozenset[str]) -> dict[str, str] | None:
+    """Query parameters as Starlette reads them (last value wins), or None when one is
+    not in ``allowed``."""
+    if not query:
+        return {}
+    params = dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
+    if not allowed.issuperset(params):
+        return None
+    return params
+
+
+def _flag(value: str | None) -> bool | None:
+    """A boolean query value (absent = False); None when the router should judge it."""
+    if value is None:
+        return False
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    return None
+
+
+async def _send_json(send: Any, status: int, body: bytes, media: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", media), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

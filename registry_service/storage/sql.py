@@ -1,0 +1,512 @@
+"""SQLAlchemy Core implementation of the store, for SQLite and PostgreSQL.
+
+Tables::
+
+    registry_state    (id=1, generation, schema_version)  -- write lock + cache validator
+    schemas           (id, schema_type, fingerprint UNIQUE, schema_text)
+    schema_references (schema_id, position, name, subject, version)
+    subject_versions  (subject, version, schema_id, deleted)  PK (subject, version)
+    configs           (subject, compatibility_level, normalize)  '' = global
+    modes             (subject, mode)                            '' = global
+
+Serialising writers: every write transaction first runs ``UPDATE registry_state SET
+generation = generation + 1``. On PostgreSQL (READ COMMITTED) that row lock is held to
+commit, and each later statement of the transaction sees everything committed before the
+lock was granted. On SQLite the UPDATE is the transaction's first statement, so it takes
+the database's single write lock (waiting up to ``busy_timeout``) before anything is
+read. The unique constraints (fingerprint, subject+version, id) stay as a second line of
+defence.
+
+Within one process, SQLite writers also queue on a ``threading.Lock`` before they ask
+SQLite: SQLite's own busy handler sleeps in growing steps (up to 100 ms) while it waits,
+which turns a burst of concurrent registrations into a long latency tail; the lock hands
+over at once. On PostgreSQL every write transaction also runs ``NOTIFY
+regcast_registry``, delivered at commit, which ``wait_for_change`` (the cache watcher)
+listens for on a connection of its own.
+
+Creating the tables is idempotent and, on PostgreSQL, done under an advisory lock so
+several processes may start at once. ``SCHEMA_VERSION`` records the table layout; a
+database written by a newer layout is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+
+from registry_service.storage.base import (
+    ConfigRecord,
+    Store,
+    StoredReference,
+    StoredSchema,
+    StoreError,
+    StoreTimeoutError,
+    StoreUnavailableError,
+    StoreWriter,
+    SubjectVersion,
+)
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_PG_INIT_LOCK_KEY = 0x72656763  # "regc": serialises table creation across processes
+NOTIFY_CHANNEL = "regcast_registry"
+
+metadata = sa.MetaData()
+
+registry_state = sa.Table(
+    "registry_state",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("generation", sa.BigInteger, nullable=False),
+    sa.Column("schema_version", sa.Integer, nullable=False),
+)
+
+schemas = sa.Table(
+    "schemas",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("schema_type", sa.String(16), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False, unique=True),
+    sa.Column("schema_text", sa.Text, nullable=False),
+)
+
+schema_references = sa.Table(
+    "schema_references",
+    metadata,
+    sa.Column("schema_id", sa.Integer, sa.ForeignKey("schemas.id"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_schema_references_target", "subject", "version"),
+)
+
+subject_versions = sa.Table(
+    "subject_versions",
+    metadata,
+    sa.Column("subject", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("schema_id", sa.Integer, sa.ForeignKey("schemas.id"), nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False, default=False),
+    sa.Index("ix_subject_versions_schema_id", "schema_id"),
+)
+
+configs = sa.Table(
+    "configs",
+    metadata,
+    sa.Column("subject", sa.Text, primary_key=True),
+    sa.Column("compatibility_level", sa.String(32), nullable=True),
+    sa.Column("normalize", sa.Boolean, nullable=True),
+)
+
+modes = sa.Table(
+    "modes",
+    metadata,
+    sa.Column("subject", sa.Text, primary_key=True),
+    sa.Column("mode", sa.String(32), nullable=False),
+)
+
+_SV_COLUMNS = (
+    subject_versions.c.subject,
+    subject_versions.c.version,
+    subject_versions.c.schema_id,
+    subject_versions.c.deleted,
+)
+
+
+def _subject_version(row: Any) -> SubjectVersion:
+    return SubjectVersion(row.subject, row.version, row.schema_id, bool(row.deleted))
+
+
+def classify(exc: SQLAlchemyError) -> StoreError:
+    """Turn a driver failure into the store error the API maps to 50001/50002/50003."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return StoreUnavailableError(text)
+    if any(
+        needle in text
+        for needle in ("database is locked", "lock timeout", "canceling statement", "timeout")
+    ):
+        return StoreTimeoutError(text)
+    if isinstance(exc, OperationalError) and any(
+        needle in text
+        for needle in ("unable to open", "connection", "could not connect", "server closed")
+    ):
+        return StoreUnavailableError(text)
+    return StoreError(text)
+
+
+class SqlTransaction(StoreWriter):
+    """Reads and writes on one connection inside one transaction."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def schema_by_id(self, schema_id: int) -> StoredSchema | None:
+        return self.schemas_by_ids((schema_id,)).get(schema_id)
+
+    def schemas_by_ids(self, schema_ids: Iterable[int]) -> dict[int, StoredSchema]:
+        wanted = sorted(set(schema_ids))
+        if not wanted:
+            return {}
+        rows = self._conn.execute(sa.select(schemas).where(schemas.c.id.in_(wanted))).all()
+        if not rows:
+            return {}
+        refs: dict[int, list[StoredReference]] = {}
+        for r in self._conn.execute(
+            sa.select(
+                schema_references.c.schema_id,
+                schema_references.c.name,
+                schema_references.c.subject,
+                schema_references.c.version,
+            )
+            .where(schema_references.c.schema_id.in_([row.id for row in rows]))
+            .order_by(schema_references.c.schema_id, schema_references.c.position)
+        ):
+            refs.setdefault(r.schema_id, []).append(StoredReference(r.name, r.subject, r.version))
+        return {
+            row.id: StoredSchema(
+                row.id,
+                row.schema_type,
+                row.fingerprint,
+                row.schema_text,
+                tuple(refs.get(row.id, ())),
+            )
+            for row in rows
+        }
+
+    def schema_id_by_fingerprint(self, fingerprint: str) -> int | None:
+        value = self._conn.execute(
+            sa.select(schemas.c.id).where(schemas.c.fingerprint == fingerprint)
+        ).scalar()
+        return None if value is None else int(value)
+
+    def schema_id_by_fingerprint_prefix(self, prefix: str) -> int | None:
+        value = self._conn.execute(
+            sa.select(schemas.c.id)
+            .where(schemas.c.fingerprint.startswith(prefix, autoescape=True))
+            .order_by(schemas.c.id)
+            .limit(1)
+        ).scalar()
+        return None if value is None else int(value)
+
+    def max_schema_id(self) -> int:
+        return int(self._conn.execute(sa.select(sa.func.max(schemas.c.id))).scalar() or 0)
+
+    def subject_versions(self, subject: str) -> list[SubjectVersion]:
+        rows = self._conn.execute(
+            sa.select(*_SV_COLUMNS)
+            .where(subject_versions.c.subject == subject)
+            .order_by(subject_versions.c.version)
+        )
+        return [_subject_version(r) for r in rows]
+
+    def all_subject_versions(self, subject_prefix: str = "") -> list[SubjectVersion]:
+        query = sa.select(*_SV_COLUMNS)
+        if subject_prefix:
+            query = query.where(
+                subject_versions.c.subject.startswith(subject_prefix, autoescape=True)
+            )
+        rows = self._conn.execute(
+            query.order_by(subject_versions.c.subject, subject_versions.c.version)
+        )
+        return [_subject_version(r) for r in rows]
+
+    def versions_by_schema_id(self, schema_id: int) -> list[SubjectVersion]:
+        rows = self._conn.execute(
+            sa.select(*_SV_COLUMNS)
+            .where(subject_versions.c.schema_id == schema_id)
+            .order_by(subject_versions.c.subject, subject_versions.c.version)
+        )
+        return [_subject_version(r) for r in rows]
+
+    def referrers(self, subject: str, version: int) -> list[SubjectVersion]:
+        rows = self._conn.execute(
+            sa.select(*_SV_COLUMNS)
+            .join(
+                schema_references,
+                schema_references.c.schema_id == subject_versions.c.schema_id,
+            )
+            .where(schema_references.c.subject == subject, schema_references.c.version == version)
+            .distinct()
+            .order_by(subject_versions.c.subject, subject_versions.c.version)
+        )
+        return [_subject_version(r) for r in rows]
+
+    def config(self, scope: str) -> ConfigRecord | None:
+        row = self._conn.execute(sa.select(configs).where(configs.c.subject == scope)).first()
+        if row is None:
+            return None
+        return ConfigRecord(row.compatibility_level, row.normalize)
+
+    def configs(self, scopes: Sequence[str]) -> dict[str, ConfigRecord]:
+        rows = self._conn.execute(sa.select(configs).where(configs.c.subject.in_(list(scopes))))
+        return {row.subject: ConfigRecord(row.compatibility_level, row.normalize) for row in rows}
+
+    def modes(self, scopes: Sequence[str]) -> dict[str, str]:
+        rows = self._conn.execute(
+            sa.select(modes.c.subject, modes.c.mode).where(modes.c.subject.in_(list(scopes)))
+        )
+        return {row.subject: str(row.mode) for row in rows}
+
+    def mode(self, scope: str) -> str | None:
+        value = self._conn.execute(sa.select(modes.c.mode).where(modes.c.subject == scope)).scalar()
+        return None if value is None else str(value)
+
+    def generation(self) -> int:
+        return int(
+            self._conn.execute(
+                sa.select(registry_state.c.generation).where(registry_state.c.id == 1)
+            ).scalar_one()
+        )
+
+    # -- writes --------------------------------------------------------------------------
+
+    def insert_schema(
+        self,
+        schema_id: int,
+        schema_type: str,
+        fingerprint: str,
+        text: str,
+        references: Sequence[StoredReference],
+    ) -> None:
+        self._conn.execute(
+            sa.insert(schemas).values(
+                id=schema_id, schema_type=schema_type, fingerprint=fingerprint, schema_text=text
+            )
+        )
+        if references:
+            self._conn.execute(
+                sa.insert(schema_references),
+                [
+                    {
+                        "schema_id": schema_id,
+                        "position": i,
+                        "name": r.name,
+                        "subject": r.subject,
+                        "version": r.version,
+                    }
+                    for i, r in enumerate(references)
+                ],
+            )
+
+    def insert_version(self, subject: str, version: int, schema_id: int) -> None:
+        self._conn.execute(
+            sa.insert(subject_versions).values(
+                subject=subject, version=version, schema_id=schema_id, deleted=False
+            )
+        )
+
+    def set_version_deleted(self, subject: str, version: int, deleted: bool) -> None:
+        self._conn.execute(
+            sa.update(subject_versions)
+            .where(subject_versions.c.subject == subject, subject_versions.c.version == version)
+            .values(deleted=deleted)
+        )
+
+    def remove_version(self, subject: str, version: int) -> None:
+        self._conn.execute(
+            sa.delete(subject_versions).where(
+                subject_versions.c.subject == subject, subject_versions.c.version == version
+            )
+        )
+
+    def put_config(self, scope: str, record: ConfigRecord) -> None:
+        self._conn.execute(sa.delete(configs).where(configs.c.subject == scope))
+        self._conn.execute(
+            sa.insert(configs).values(
+                subject=scope,
+                compatibility_level=record.compatibility_level,
+                normalize=record.normalize,
+            )
+        )
+
+    def delete_config(self, scope: str) -> None:
+        self._conn.execute(sa.delete(configs).where(configs.c.subject == scope))
+
+    def put_mode(self, scope: str, mode: str) -> None:
+        self._conn.execute(sa.delete(modes).where(modes.c.subject == scope))
+        self._conn.execute(sa.insert(modes).values(subject=scope, mode=mode))
+
+    def delete_mode(self, scope: str) -> None:
+        self._conn.execute(sa.delete(modes).where(modes.c.subject == scope))
+
+
+class SqlStore(Store):
+    """One engine (connection pool) per process; safe to share between threads."""
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        sqlite_busy_timeout_ms: int = 5000,
+        pool_size: int = 10,
+        lock_timeout_ms: int = 10_000,
+    ) -> None:
+        url = sa.make_url(database_url)
+        if url.drivername in ("postgresql", "postgres"):
+            url = url.set(drivername="postgresql+psycopg")
+        self.is_sqlite = url.get_backend_name() == "sqlite"
+        self._lock_timeout_ms = lock_timeout_ms
+        self._sqlite_busy_timeout_s = sqlite_busy_timeout_ms / 1000
+        self._write_lock = threading.Lock()
+        self._listen_dsn = (
+            None
+            if self.is_sqlite
+            else url.set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+        self._listener: Any = None  # psycopg.Connection, only on the watcher thread
+        kwargs: dict[str, Any] = {}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": sqlite_busy_timeout_ms / 1000}
+            kwargs["poolclass"] = sa.pool.QueuePool
+            kwargs["pool_size"] = pool_size
+        else:
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = pool_size
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = sa.create_engine(url, **kwargs)
+        if self.is_sqlite:
+            busy_ms = sqlite_busy_timeout_ms
+
+            @event.listens_for(self.engine, "connect")
+            def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+                cursor = dbapi_conn.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.close()
+
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Create missing tables and the state row; idempotent, safe to race."""
+        attempts = 5
+        for attempt in range(attempts):
+            try:
+                with self.engine.begin() as conn:
+                    if not self.is_sqlite:
+                        conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_INIT_LOCK_KEY})"))
+                    metadata.create_all(conn)
+                    row = conn.execute(
+                        sa.select(registry_state.c.schema_version).where(registry_state.c.id == 1)
+                    ).first()
+                    if row is None:
+                        conn.execute(
+                            sa.insert(registry_state).values(
+                                id=1, generation=0, schema_version=SCHEMA_VERSION
+                            )
+                        )
+                    elif row.schema_version > SCHEMA_VERSION:
+                        raise StoreError(
+                            f"the database was written by a newer regcast (table layout "
+                            f"{row.schema_version}, this one knows {SCHEMA_VERSION}); upgrade "
+                            "regcast or point REGCAST_DATABASE_URL at another database"
+                        )
+                return
+            except (OperationalError, IntegrityError) as exc:
+                if attempt == attempts - 1:
+                    raise classify(exc) from exc
+                log.info("table creation raced with another process, retrying: %s", exc)
+                time.sleep(0.05 * (attempt + 1))
+
+    @contextmanager
+    def read(self) -> Iterator[SqlTransaction]:
+        try:
+            with self.engine.connect() as conn:
+                yield SqlTransaction(conn)
+                conn.rollback()
+        except SQLAlchemyError as exc:
+            raise classify(exc) from exc
+
+    @contextmanager
+    def write(self) -> Iterator[SqlTransaction]:
+        if self.is_sqlite:
+            if not self._write_lock.acquire(timeout=max(self._sqlite_busy_timeout_s, 0.001)):
+                raise StoreTimeoutError("timeout waiting for this process's other writers")
+            try:
+                with self._transaction() as tx:
+                    yield tx
+            finally:
+                self._write_lock.release()
+        else:
+            with self._transaction() as tx:
+                yield tx
+
+    @contextmanager
+    def _transaction(self) -> Iterator[SqlTransaction]:
+        try:
+            with self.engine.begin() as conn:
+                if not self.is_sqlite:
+                    conn.execute(sa.text(f"SET LOCAL lock_timeout = {int(self._lock_timeout_ms)}"))
+                conn.execute(
+                    sa.update(registry_state)
+                    .where(registry_state.c.id == 1)
+                    .values(generation=registry_state.c.generation + 1)
+                )
+                if not self.is_sqlite:
+                    conn.execute(sa.text(f"NOTIFY {NOTIFY_CHANNEL}"))
+                yield SqlTransaction(conn)
+        except SQLAlchemyError as exc:
+            raise classify(exc) from exc
+
+    def wait_for_change(self, timeout_s: float, stop: threading.Event) -> None:
+        """PostgreSQL: return as soon as any process commits a write (``NOTIFY``), or
+        after ``timeout_s``. Runs on the cache watcher's thread, which owns the
+        listening connection."""
+        if self._listen_dsn is None:
+            stop.wait(timeout_s)
+            return
+        import psycopg
+
+        try:
+            if self._listener is None:
+                self._listener = psycopg.connect(
+                    self._listen_dsn, autocommit=True, connect_timeout=5
+                )
+                self._listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                return  # a write may have happened while there was no listener
+            for _ in self._listener.notifies(timeout=timeout_s, stop_after=1):
+                pass
+        except psycopg.Error as exc:
+            log.warning("cannot listen for other registries' writes, polling: %s", exc)
+            self._close_listener()
+            stop.wait(timeout_s)
+
+    def _close_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            try:
+                listener.close()
+            except Exception:  # closing a broken connection
+                log.debug("closing the listening connection failed", exc_info=True)
+
+    def generation(self) -> int:
+        with self.read() as tx:
+            return tx.generation()
+
+    def ping(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            raise classify(exc) from exc
+
+    def close(self) -> None:
+        self._close_listener()
+        self.engine.dispose()

@@ -1,0 +1,388 @@
+"""A fault-injecting TCP proxy between a Kafka client and REAL brokers (tests only).
+
+Tests need brokers that go away and come back *with their log intact*, stall, or
+refuse connections; a Tansu broker that is restarted forgets its log, and the
+librdkafka mock cannot stall. This proxy sits in front of real brokers and lets a test:
+
+- :meth:`FaultProxy.cut`: close every proxied connection (the client sees EOF);
+- :meth:`FaultProxy.stall` / :meth:`FaultProxy.resume`: stop / restart moving bytes
+  (requests stay unanswered, so clients hit their request timeouts);
+- :meth:`FaultProxy.refuse` / :meth:`FaultProxy.accept`: close / reopen the listening
+  socket (new connects get ECONNREFUSED, on the same port when reopened).
+
+One listener per upstream broker. Clients learn broker addresses from Metadata
+responses, so the proxy rewrites those (decoded and re-encoded with regcast's codec):
+every broker address it proxies is replaced by its listener's address, and clients
+keep talking through the proxy after bootstrap. All other frames pass through as they
+are. Bytes are forwarded frame by frame (4-byte size prefix), on one thread.
+
+This is not a fake broker: every answer comes from the real broker behind it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import selectors
+import socket
+import struct
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+_SIZE = struct.Struct(">i")
+_HEADER = struct.Struct(">hhi")  # request header: api_key, api_version, correlation_id
+_METADATA = 3
+
+
+@dataclass(eq=False)
+class _Conn:
+    route: _Route
+    client: socket.socket
+    upstream: socket.socket
+    to_upstream: bytearray = field(default_factory=bytearray)
+    to_client: bytearray = field(default_factory=bytearray)
+    from_client: bytearray = field(default_factory=bytearray)
+    from_upstream: bytearray = field(default_factory=bytearray)
+    metadata_versions: dict[int, int] = field(default_factory=dict)  # correlation id -> version
+    closed: bool = False
+
+
+@dataclass(eq=False)
+class _Route:
+    index: int
+    upstream: tuple[str, int]
+    port: int = 0
+    listener: socket.socket | None = None
+    stalled: bool = False
+    conns: list[_Conn] = field(default_factory=list)
+    accepted: int = 0
+
+
+class FaultProxy:
+    """Forward ``host:port`` listeners to upstream brokers, with faults on demand.
+
+    Use as a context manager. ``index`` arguments pick one upstream (in the order
+    given); ``None`` means all of them.
+    """
+
+    def __init__(
+        self,
+        upstreams: Sequence[tuple[str, int]],
+        *,
+        host: str = "127.0.0.1",
+        rewrite_metadata: bool = True,
+    ) -> None:
+        self.host = host
+        self.rewrite_metadata = rewrite_metadata
+        self._routes = [_Route(i, (h, p)) for i, (h, p) in enumerate(upstreams)]
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._commands: list[tuple[Callable[[], None], threading.Event]] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._running = False
+        self._stopping = False
+        self.errors: list[BaseException] = []  # anything that went wrong in the proxy thread
+
+    @classmethod
+    def for_bootstrap(cls, bootstrap_servers: str, **kwargs: Any) -> FaultProxy:
+        upstreams = []
+        for entry in bootstrap_servers.split(","):
+            host, _, port = entry.strip().rpartition(":")
+            upstreams.append((host, int(port)))
+        return cls(upstreams, **kwargs)
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(f"{self.host}:{route.port}" for route in self._routes)
+
+    def address(self, index: int) -> tuple[str, int]:
+        return self.host, self._routes[index].port
+
+    def start(self) -> FaultProxy:
+        for route in self._routes:
+            self._listen(route)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._running = True
+        self._thread = threading.Thread(target=self._run, name="fault-proxy", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        if not self._running:
+            return
+        self._call(self._shutdown)
+        self._running = False
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._selector.close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def cut(self, index: int | None = None) -> None:
+        """Close every current connection (client and broker side)."""
+
+        def run() -> None:
+            for route in self._pick(index):
+                for conn in list(route.conns):
+                    self._close_conn(conn)
+
+        self._call(run)
+
+    def stall(self, index: int | None = None) -> None:
+        """Stop moving bytes in both directions; connections stay open."""
+        self._call(lambda: self._set_stalled(index, True))
+
+    def resume(self, index: int | None = None) -> None:
+        """Move bytes again (what was held is delivered)."""
+        self._call(lambda: self._set_stalled(index, False))
+
+    def refuse(self, index: int | None = None) -> None:
+        """Close the listening socket: new connects are refused. Open ones stay."""
+
+        def run() -> None:
+            for route in self._pick(index):
+                if route.listener is not None:
+                    self._selector.unregister(route.listener)
+                    route.listener.close()
+                    route.listener = None
+
+        self._call(run)
+
+    def accept(self, index: int | None = None) -> None:
+        """Listen again on the same port after :meth:`refuse`."""
+
+        def run() -> None:
+            for route in self._pick(index):
+                if route.listener is None:
+                    self._listen(route)
+
+        self._call(run)
+
+    def connection_count(self, index: int | None = None) -> int:
+        result: list[int] = []
+        self._call(lambda: result.append(sum(len(r.conns) for r in self._pick(index))))
+        return result[0]
+
+    def accepted_count(self, index: int | None = None) -> int:
+        """How many client connections were accepted since start."""
+        result: list[int] = []
+        self._call(lambda: result.append(sum(r.accepted for r in self._pick(index))))
+        return result[0]
+
+    # ------------------------------------------------------------------ thread
+
+    def _pick(self, index: int | None) -> list[_Route]:
+        return self._routes if index is None else [self._routes[index]]
+
+    def _call(self, fn: Callable[[], None]) -> None:
+        if not self._running:
+            fn()
+            return
+        done = threading.Event()
+        with self._lock:
+            self._commands.append((fn, done))
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"\x00")
+        if not done.wait(10):
+            raise RuntimeError("fault proxy thread did not run the command")
+
+    def _listen(self, route: _Route) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((self.host, route.port))
+        listener.listen(64)
+        listener.setblocking(False)
+        route.port = listener.getsockname()[1]
+        route.listener = listener
+        self._selector.register(listener, selectors.EVENT_READ, route)
+
+    def _set_stalled(self, index: int | None, stalled: bool) -> None:
+        for route in self._pick(index):
+            route.stalled = stalled
+            for conn in route.conns:
+                self._update_interest(conn)
+
+    def _update_interest(self, conn: _Conn) -> None:
+        if conn.closed:
+            return
+        stalled = conn.route.stalled
+        for sock, pending in ((conn.client, conn.to_client), (conn.upstream, conn.to_upstream)):
+            events = 0
+            if not stalled:
+                events = selectors.EVENT_READ | (selectors.EVENT_WRITE if pending else 0)
+            key = self._selector.get_map().get(sock)
+            if events == 0:
+                if key is not None:
+                    self._selector.unregister(sock)
+            elif key is None:
+                self._selector.register(sock, events, conn)
+            elif key.events != events:
+                self._selector.modify(sock, events, conn)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                events = self._selector.select(0.5)
+            except OSError:
+                return
+            for key, mask in events:
+                try:
+                    self._handle(key, mask)
+                except Exception as exc:  # recorded for the test to see
+                    self.errors.append(exc)
+            with self._lock:
+                commands, self._commands = self._commands, []
+            for fn, done in commands:
+                try:
+                    fn()
+                except Exception as exc:
+                    self.errors.append(exc)
+                finally:
+                    done.set()
+            if self._stopping:
+                return
+
+    def _shutdown(self) -> None:
+        self._stopping = True
+        for route in self._routes:
+            for conn in list(route.conns):
+                self._close_conn(conn)
+            if route.listener is not None:
+                self._selector.unregister(route.listener)
+                route.listener.close()
+                route.listener = None
+
+    def _handle(self, key: selectors.SelectorKey, mask: int) -> None:
+        data = key.data
+        if data is None:
+            with contextlib.suppress(OSError):
+                self._wake_r.recv(4096)
+            return
+        if isinstance(data, _Route):
+            self._accept(data)
+            return
+        conn: _Conn = data
+        if conn.closed:
+            return
+        from_client = key.fileobj is conn.client
+        sock = conn.client if from_client else conn.upstream
+        if mask & selectors.EVENT_READ:
+            try:
+                chunk = sock.recv(256 * 1024)
+            except (BlockingIOError, InterruptedError):
+                chunk = None
+            except OSError:
+                chunk = b""
+            if chunk == b"":
+                self._close_conn(conn)
+                return
+            if chunk:
+                if from_client:
+                    conn.from_client += chunk
+                    self._frames_from_client(conn)
+                else:
+                    conn.from_upstream += chunk
+                    self._frames_from_upstream(conn)
+        if mask & selectors.EVENT_WRITE:
+            self._flush(conn, sock, conn.to_client if from_client else conn.to_upstream)
+        self._update_interest(conn)
+
+    def _accept(self, route: _Route) -> None:
+        assert route.listener is not None
+        try:
+            client, _ = route.listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        try:
+            upstream = socket.create_connection(route.upstream, timeout=2)
+        except OSError:
+            client.close()  # the broker is down: so is its proxy
+            return
+        client.setblocking(False)
+        upstream.setblocking(False)
+        for s in (client, upstream):
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn = _Conn(route, client, upstream)
+        route.conns.append(conn)
+        route.accepted += 1
+        self._update_interest(conn)
+
+    def _flush(self, conn: _Conn, sock: socket.socket, pending: bytearray) -> None:
+        if not pending or conn.route.stalled:
+            return
+        try:
+            sent = sock.send(pending)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._close_conn(conn)
+            return
+        del pending[:sent]
+
+    def _frames(self, buffer: bytearray) -> list[bytes]:
+        frames = []
+        while len(buffer) >= 4:
+            (size,) = _SIZE.unpack_from(buffer, 0)
+            if len(buffer) < 4 + size:
+                break
+            frames.append(bytes(buffer[4 : 4 + size]))
+            del buffer[: 4 + size]
+        return frames
+
+    def _frames_from_client(self, conn: _Conn) -> None:
+        for frame in self._frames(conn.from_client):
+            if len(frame) >= _HEADER.size:
+                api_key, api_version, correlation_id = _HEADER.unpack_from(frame, 0)
+                if api_key == _METADATA and self.rewrite_metadata:
+                    conn.metadata_versions[correlation_id] = api_version
+            conn.to_upstream += _SIZE.pack(len(frame)) + frame
+        self._flush(conn, conn.upstream, conn.to_upstream)
+
+    def _frames_from_upstream(self, conn: _Conn) -> None:
+        for raw in self._frames(conn.from_upstream):
+            frame = raw
+            if conn.metadata_versions and len(frame) >= 4:
+                (correlation_id,) = _SIZE.unpack_from(frame, 0)
+                version = conn.metadata_versions.pop(correlation_id, None)
+                if version is not None:
+                    frame = self._rewrite_metadata(version, correlation_id, frame)
+            conn.to_client += _SIZE.pack(len(frame)) + frame
+        self._flush(conn, conn.client, conn.to_client)
+
+    def _rewrite_metadata(self, version: int, correlation_id: int, frame: bytes) -> bytes:
+        from producer.protocol import ApiKey, decode_response, encode_response
+
+        try:
+            _, body = decode_response(ApiKey.METADATA, version, frame)
+            by_port = {route.upstream[1]: route for route in self._routes}
+            for broker in body.get("brokers") or ():
+                route = by_port.get(int(broker["port"]))
+                if route is not None:
+                    broker["host"] = self.host
+                    broker["port"] = route.port
+            return encode_response(ApiKey.METADATA, version, correlation_id, body)
+        except Exception as exc:
+            self.errors.append(exc)
+            return frame
+
+    def _close_conn(self, conn: _Conn) -> None:
+        if conn.closed:
+            return
+        conn.closed = True
+        for sock in (conn.client, conn.upstream):
+            if self._selector.get_map().get(sock) is not None:
+                self._selector.unregister(sock)
+            sock.close()
+        with contextlib.suppress(ValueError):
+            conn.route.conns.remove(conn)
