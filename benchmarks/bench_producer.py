@@ -15,10 +15,11 @@ the comparison is like for like).
 - Scenario A: 100-byte values, acks=1.
 - Scenario B: 1 KiB values, acks=all.
 
-Each peer runs in its own subprocess, so ``peak RSS`` (``ru_maxrss`` of that process)
-is the peer's own, interpreter and libraries included; ``base RSS`` is the peak after
-imports, connecting and one warm-up record, before the timed run. The clock runs from
-the first timed send until every delivery report is in (flush). Records are counted as
+Each peer runs in its own subprocess, so ``peak RSS`` (that process's high-water mark,
+``VmHWM``; :func:`peak_rss_kib` says why not ``ru_maxrss``) is the peer's own,
+interpreter and libraries included; ``base RSS`` is the peak after imports, connecting
+and one warm-up record, before the timed run. The clock runs from the first timed send
+until every delivery report is in (flush). Records are counted as
 delivered by their delivery reports: a callback per record (``on_delivery`` for regcast
 and confluent-kafka, ``add_done_callback`` / ``add_callback`` for aiokafka and
 kafka-python), never by the broker's offsets (Tansu's ListOffsets is not reliable for
@@ -86,6 +87,20 @@ def make_values(size: int, count: int = POOL) -> list[bytes]:
 
 
 def peak_rss_kib() -> int:
+    """This process's peak resident set size, KiB.
+
+    ``VmHWM`` of the process's own address space. ``getrusage().ru_maxrss`` would be
+    the same figure except that Linux carries the parent's high-water mark over
+    fork/exec into it, so every child would start at the orchestrator's RSS; it is
+    the fallback where /proc is missing.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 
@@ -303,7 +318,7 @@ def child_memory(args: argparse.Namespace) -> None:
     accepted = rejected = 0
     if args.child == "regcast":
         from producer import Producer
-        from producer.errors import BufferExhaustedError
+        from producer.errors import BufferExhaustedError, MetadataTimeoutError
 
         p = Producer(
             bootstrap_servers=args.bootstrap,
@@ -313,7 +328,15 @@ def child_memory(args: argparse.Namespace) -> None:
             linger_ms=LINGER_MS,
             max_block_ms=0,
         )
-        p.send(args.topic, value=b"warm-up").result(timeout=30)
+        deadline = time.monotonic() + 30
+        while True:  # max_block_ms=0 holds for metadata too: ask until it is known
+            try:
+                p.send(args.topic, value=b"warm-up").result(timeout=30)
+                break
+            except MetadataTimeoutError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         base = peak_rss_kib()
         print("READY", flush=True)
         sys.stdin.readline()  # the parent has stalled the broker
@@ -552,7 +575,9 @@ def run_memory(
                 try:
                     line = process.stdout.readline()
                     if line.strip() != "READY":
-                        raise RuntimeError(f"memory child {peer}: {line!r}")
+                        process.kill()
+                        _, err = process.communicate(timeout=10)
+                        raise RuntimeError(f"memory child {peer}: {line!r} {err[-2000:]}")
                     proxy.stall()
                     process.stdin.write("GO\n")
                     process.stdin.flush()
@@ -594,8 +619,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         f"{first['partitions']} partition(s), Tansu broker"
     )
     header = (
-        f"  {'scn':3} {'value':>6} {'acks':>4} {'idem':>4} {'peer':16} {'records/s':>11} {'MB/s':>7} "
-        f"{'base RSS':>9} {'peak RSS':>9} {'vs librdkafka':>14}"
+        f"  {'scn':3} {'value':>6} {'acks':>4} {'idem':>4} {'peer':16} {'records/s':>11} "
+        f"{'MB/s':>7} {'base RSS':>9} {'peak RSS':>9} {'vs librdkafka':>14}"
     )
     print(header)
     for r in rows:

@@ -56,11 +56,8 @@ __all__ = ["AppendResult", "ReadyCheckResult", "RecordAccumulator"]
 _NEVER_MS = 2**62
 
 
-@dataclass(slots=True)
-class AppendResult:
-    future: RecordFuture
-    batch_is_full: bool
-    new_batch_created: bool
+AppendResult = tuple[RecordFuture, bool]
+"""The record's future, and whether the sender should wake (a batch filled or opened)."""
 
 
 @dataclass(slots=True)
@@ -139,11 +136,18 @@ class RecordAccumulator:
         Blocks up to ``max_block_ms`` when ``buffer_memory`` is full, then raises
         :class:`~producer.errors.BufferExhaustedError`.
         """
-        queue = self._queue(tp)
+        queue = self._queues.get(tp) or self._queue(tp)
         with queue.lock:
-            result = self._try_append(queue, timestamp_ms, key, value, headers, on_delivery)
-            if result is not None:
-                return result
+            # the hot path: the open batch at the tail takes the record
+            if self._closed:
+                raise ProducerClosedError("the producer is closed: no new records are accepted")
+            batches = queue.batches
+            if batches:
+                last = batches[-1]
+                future = last.try_append(timestamp_ms, key, value, headers, on_delivery)
+                if future is not None:
+                    return future, last.builder.is_full
+                last.builder.close()
         size = max(self._batch_size_bytes, record_size_upper_bound_bytes(key, value, headers))
         self._pool.allocate(size, max_block_ms)
         try:
@@ -158,7 +162,7 @@ class RecordAccumulator:
                     queue.batches.append(batch)
                     with self._incomplete_lock:
                         self._incomplete.add(batch)
-                    return AppendResult(future, len(queue.batches) > 1 or batch.is_full(), True)
+                    return future, True
         except BaseException:
             self._pool.deallocate(size)
             raise
@@ -185,7 +189,7 @@ class RecordAccumulator:
         if future is None:
             last.builder.close()
             return None
-        return AppendResult(future, len(batches) > 1 or last.is_full(), False)
+        return future, last.builder.is_full
 
     # ------------------------------------------------------------------ sender thread
 

@@ -113,14 +113,16 @@ class StickyPartitioner:
             return sticky
 
     def on_append(self, topic: str, partition: int, size_bytes: int, cluster: Cluster) -> None:
-        with self._lock:
-            if self._sticky.get(topic) != partition:
-                return
-            produced = self._produced_bytes.get(topic, 0) + size_bytes
-            if produced >= self._batch_size_bytes:
-                self._next(topic, cluster, partition)
-            else:
-                self._produced_bytes[topic] = produced
+        # Lock-free on the hot path: a race between two senders at worst moves on one
+        # record early or late; only the switch itself takes the lock.
+        if self._sticky.get(topic) != partition:
+            return
+        produced = self._produced_bytes.get(topic, 0) + size_bytes
+        self._produced_bytes[topic] = produced
+        if produced >= self._batch_size_bytes:
+            with self._lock:
+                if self._sticky.get(topic) == partition:
+                    self._next(topic, cluster, partition)
 
     def _next(self, topic: str, cluster: Cluster, current: int | None) -> int:
         """Pick a new sticky partition (lock held): random among available, not ``current``."""

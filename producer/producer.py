@@ -49,7 +49,8 @@ __all__ = ["Producer", "SendContext"]
 HeadersArg = Sequence[tuple[str, bytes | str | None]] | Mapping[str, bytes | str | None]
 _UNKNOWN_TOPIC_OR_PARTITION = 3
 _LEADER_NOT_AVAILABLE = 5
-_RECORD_OVERHEAD_BYTES = 8  # rough per-record framing, for the sticky partitioner's count
+_RECORD_BOUND_BYTES = record_size_upper_bound_bytes(None, None)  # header + widest framing
+_RECORD_FRAMING_BYTES = 8  # a small record's typical framing inside a batch
 
 
 @dataclass(slots=True)
@@ -61,8 +62,11 @@ class SendContext:
     headers: list[tuple[str, bytes | None]] | None = None
 
 
+_monotonic_ns = time.monotonic_ns
+
+
 def _monotonic_ms() -> int:
-    return time.monotonic_ns() // 1_000_000
+    return _monotonic_ns() // 1_000_000
 
 
 class Producer:
@@ -116,6 +120,8 @@ class Producer:
         self._key_serializer = config.key_serializer
         self._value_serializer = config.value_serializer
         self._max_block_ms = config.max_block_ms
+        self._max_record_bytes = min(config.max_request_size, config.buffer_memory)
+        self._topic_partitions: dict[str, dict[int, TopicPartition]] = {}
         self._closed = False
         self._sender.start()
 
@@ -142,16 +148,28 @@ class Producer:
         fatal = self._sender.fatal_error
         if fatal is not None:
             raise ProducerClosedError(f"the producer failed and cannot send: {fatal}") from fatal
-        begin_ms = _monotonic_ms()
+        now_ms = _monotonic_ns() // 1_000_000
+        max_block_ms = self._max_block_ms
         cluster = self._metadata.cluster
         count = cluster.partition_count(topic)
         if count is None or (partition is not None and partition >= count):
-            cluster, count = self._wait_on_metadata(topic, partition, begin_ms)
+            cluster, count = self._wait_on_metadata(topic, partition, now_ms)
+            waited_ms = _monotonic_ms() - now_ms
+            now_ms += waited_ms
+            max_block_ms = max(max_block_ms - waited_ms, 0)
         header_list = _headers(headers) if headers else None
-        key_bytes = self._serialize(self._key_serializer, key, topic, "key", header_list)
-        value_bytes = self._serialize(self._value_serializer, value, topic, "value", header_list)
-        size_bytes = record_size_upper_bound_bytes(key_bytes, value_bytes, header_list)
-        if size_bytes > self.config.max_request_size or size_bytes > self.config.buffer_memory:
+        # the common case (bytes, no serializer) costs two type checks
+        if self._key_serializer is not None or not (key is None or type(key) is bytes):
+            key = self._serialize(self._key_serializer, key, topic, "key", header_list)
+        if self._value_serializer is not None or not (value is None or type(value) is bytes):
+            value = self._serialize(self._value_serializer, value, topic, "value", header_list)
+        if header_list is None:
+            size_bytes = (
+                _RECORD_BOUND_BYTES + (len(key) if key else 0) + (len(value) if value else 0)
+            )
+        else:
+            size_bytes = record_size_upper_bound_bytes(key, value, header_list)
+        if size_bytes > self._max_record_bytes:
             raise RecordTooLargeError(
                 f"a record of about {size_bytes} bytes for {topic!r} (serialized, with batch "
                 f"overhead) exceeds max_request_size={self.config.max_request_size} or "
@@ -160,14 +178,14 @@ class Producer:
         keyless = False
         if partition is None:
             if self._user_partitioner is not None:
-                partition = self._user_partitioner(topic, key_bytes, count)
+                partition = self._user_partitioner(topic, key, count)
                 if not 0 <= partition < count:
                     raise InvalidRecordError(
                         f"the partitioner returned {partition} for {topic!r}, which has "
                         f"{count} partitions"
                     )
-            elif key_bytes is not None:
-                partition = partition_for_key(key_bytes, count)
+            elif key is not None:
+                partition = partition_for_key(key, count)
             else:
                 partition = self._keyless.partition(topic, cluster)
                 keyless = True
@@ -175,23 +193,33 @@ class Producer:
             raise InvalidRecordError(f"partition must be >= 0, got {partition}")
         if timestamp_ms is None:
             timestamp_ms = time.time_ns() // 1_000_000
-        now_ms = _monotonic_ms()
-        result = self._accumulator.append(
-            TopicPartition(topic, partition),
+        future, wake = self._accumulator.append(
+            self._topic_partition(topic, partition),
             timestamp_ms,
-            key_bytes,
-            value_bytes,
+            key,
+            value,
             header_list,
             on_delivery,
-            max(self._max_block_ms - (now_ms - begin_ms), 0),
+            max_block_ms,
             now_ms,
         )
         if keyless:
-            appended = len(value_bytes or b"") + _RECORD_OVERHEAD_BYTES
+            # about what the record adds to its batch (Kafka counts appended bytes)
+            appended = size_bytes - _RECORD_BOUND_BYTES + _RECORD_FRAMING_BYTES
             self._keyless.on_append(topic, partition, appended, cluster)
-        if result.batch_is_full or result.new_batch_created:
+        if wake:
             self._sender.wakeup()
-        return result.future
+        return future
+
+    def _topic_partition(self, topic: str, partition: int) -> TopicPartition:
+        """One shared TopicPartition per partition (no tuple built per record)."""
+        by_partition = self._topic_partitions.get(topic)
+        if by_partition is None:
+            by_partition = self._topic_partitions[topic] = {}
+        tp = by_partition.get(partition)
+        if tp is None:
+            tp = by_partition[partition] = TopicPartition(topic, partition)
+        return tp
 
     @staticmethod
     def _serialize(

@@ -94,7 +94,8 @@ class Sender:
         self._force_close = False
         self._init_in_flight = False
         self._next_init_ms = 0
-        self._fatal_error: BaseException | None = None
+        self.fatal_error: BaseException | None = None
+        """An error that makes every further send fail (e.g. producer id refused)."""
         self.produce_requests_by_node: Counter[int] = Counter()
         self.partitions_by_node: dict[int, set[tuple[str, int]]] = {}
         self.records_sent = 0
@@ -129,11 +130,6 @@ class Sender:
         self._thread.join(timeout_s)
         return not self._thread.is_alive()
 
-    @property
-    def fatal_error(self) -> BaseException | None:
-        """An error that makes every further send fail (e.g. producer id refused)."""
-        return self._fatal_error
-
     def run(self) -> None:
         """The sender thread's body."""
         try:
@@ -146,9 +142,9 @@ class Sender:
                 self.run_once()
         except Exception as exc:  # a bug: fail everything loudly rather than hang
             log.exception("the producer's sender thread crashed")
-            self._fatal_error = exc
+            self.fatal_error = exc
         finally:
-            error = self._fatal_error or ProducerClosedError(
+            error = self.fatal_error or ProducerClosedError(
                 "the producer was closed before these records were delivered"
             )
             self._accumulator.abort_incomplete_batches(error)
@@ -159,8 +155,8 @@ class Sender:
     def run_once(self) -> None:
         """Runs on the sender thread."""
         now_ms = self._clock_ms()
-        if self._fatal_error is not None:
-            self._accumulator.abort_undrained_batches(self._fatal_error)
+        if self.fatal_error is not None:
+            self._accumulator.abort_undrained_batches(self.fatal_error)
             self._client.poll(_MAX_POLL_MS, now_ms)
             return
         idempotence = self._idempotence
@@ -256,7 +252,7 @@ class Sender:
             log.info("InitProducerId failed, will retry: %s", error)
             return
         # the broker refuses idempotence (authorization, unsupported): fail what is queued
-        self._fatal_error = error
+        self.fatal_error = error
         log.error("cannot get a producer id, failing queued records: %s", error)
         self._accumulator.abort_undrained_batches(
             error or ProducerError("InitProducerId failed without an error")

@@ -50,7 +50,7 @@ _MAX_SHORTCUT_BODY_BYTES = 256 * 1024  # larger register bodies go the ordinary 
 
 def negotiate(accept: bytes | None) -> bytes | None:
     """The media type to answer with for an ``Accept`` header; None means 406."""
-    if accept is None or accept == b"*/*" or accept.startswith(_V1):
+    if accept is None or accept == b"*/*" or accept.startswith(_V1) or not accept.strip():
         return _V1
     best: bytes | None = None
     for item in accept.split(b","):

@@ -11,6 +11,7 @@ Exit codes (the same for every command, documented in ``regcast --help``):
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import IntEnum
@@ -42,12 +43,14 @@ __all__ = [
     "ConfigOption",
     "ExitCode",
     "RegistryOption",
+    "Terminated",
     "console",
     "err_console",
     "fail",
     "load_cli_config",
     "open_registry",
     "registry_errors",
+    "sigterm_as_interrupt",
 ]
 
 console = Console(soft_wrap=True)
@@ -134,3 +137,29 @@ def registry_errors(url: str, *, subject: str | None = None) -> Iterator[None]:
         fail(f"the registry rejects the schema: {exc.message}", ExitCode.REJECTED)
     except RegistryError as exc:
         fail(f"registry error from {url}: {exc}")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``docker stop``), handled like Ctrl-C."""
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Stop on SIGTERM the way Ctrl-C stops: peers shut down, records accounted for.
+
+    Without it SIGTERM kills the interpreter at once: records in flight are lost, and
+    the registry and broker the demo started (in sessions of their own) outlive it.
+    """
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

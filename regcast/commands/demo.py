@@ -24,13 +24,15 @@ Theory of operation
    record (the FileDescriptorSet, the type name and the payload).
 
 Exit 0 on success; 2 when a peer cannot be started or reached, a record is not
-delivered, or the read-back does not match; 130 on Ctrl-C.
+delivered, or the read-back does not match; 130 on Ctrl-C and 143 on SIGTERM, after
+stopping cleanly (the producer closed, the peers it started stopped).
 """
 
 from __future__ import annotations
 
 import io
 import random
+import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -57,12 +59,14 @@ from rich.table import Table
 from regcast.commands._common import (
     ConfigOption,
     ExitCode,
+    Terminated,
     console,
     err_console,
     fail,
     load_cli_config,
     open_registry,
     registry_errors,
+    sigterm_as_interrupt,
 )
 from regcast.commands.produce import build_serializer, print_errors, summary_table
 from regcast.config import RegcastConfig, load_config
@@ -254,21 +258,25 @@ def demo(
             f"the demo produces with {' and '.join(missing)}, which are not under {root}: "
             "run regcast demo from the regcast repository, or pass its --config"
         )
-    interrupted = False
+    interrupted: int | None = None  # the signal that stopped the demo
     ok = False
     started_s = time.monotonic()
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="regcast-demo-")))
+        stack.enter_context(sigterm_as_interrupt())
         try:
             url, servers = stack.enter_context(_peers(registry, bootstrap, workdir))
             client = stack.enter_context(open_registry(url))
             _register_all(client, url, config, root)
             ok = _run(client, url, servers, config, root, records, sample, compression, timeout_s)
+        except Terminated:
+            interrupted = signal.SIGTERM
+            err_console.print("[yellow]terminated[/]: stopping cleanly")
         except KeyboardInterrupt:
-            interrupted = True
+            interrupted = signal.SIGINT
             err_console.print("[yellow]interrupted[/]: stopping cleanly")
-    if interrupted:
-        raise typer.Exit(130)
+    if interrupted is not None:
+        raise typer.Exit(128 + interrupted)
     elapsed_s = time.monotonic() - started_s
     if not ok:
         console.print(f"[bold red]demo finished with errors[/] in {elapsed_s:.1f} s")
@@ -372,6 +380,7 @@ def _run(
         console=console,
     )
     streams = (avro, proto)
+    interrupted: KeyboardInterrupt | None = None
     try:
         with progress:
             task = progress.add_task("producing", total=records, rate="")
@@ -414,6 +423,9 @@ def _run(
                 completed=stats.sent,
                 rate=f"{stats.delivered / stats.elapsed_s:,.0f} rec/s delivered",
             )
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: finish what was sent, report it
+        interrupted = exc
+        err_console.print("stopping: waiting for the records already sent ...")
     finally:
         producer.close()
         stats.finish()
@@ -426,6 +438,8 @@ def _run(
     if aborted is not None:
         err_console.print(f"[bold red]stopped early:[/] {aborted}", highlight=False)
     _print_savings(streams)
+    if interrupted is not None:
+        raise interrupted
     if ok and sample > 0:
         ok = _read_back(client, bootstrap, streams, message_class)
     return ok

@@ -22,6 +22,7 @@ not delivered (broker down, timeouts), or a usage/registry error; 130 on Ctrl-C.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -45,12 +46,14 @@ from regcast.commands._common import (
     ConfigOption,
     ExitCode,
     RegistryOption,
+    Terminated,
     console,
     err_console,
     fail,
     load_cli_config,
     open_registry,
     registry_errors,
+    sigterm_as_interrupt,
 )
 from regcast.config import ConfigError, RegcastConfig
 from regcast.json_records import JsonRecordError, avro_converter, protobuf_converter
@@ -253,7 +256,7 @@ def produce(
             highlight=False,
         )
         stats = DeliveryStats()
-        interrupted = False
+        interrupted: int | None = None
         aborted: str | None = None
         progress = Progress(
             SpinnerColumn(),
@@ -266,6 +269,7 @@ def produce(
             console=err_console,
             transient=False,
         )
+        stack.enter_context(sigterm_as_interrupt())
         try:
             with progress:
                 task = progress.add_task("records", total=total, rate="")
@@ -274,8 +278,8 @@ def produce(
                 )
                 producer.flush()
                 progress.update(task, completed=stats.completed + stats.rejected)
-        except KeyboardInterrupt:
-            interrupted = True
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated)
+            interrupted = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
             err_console.print("interrupted: flushing what was sent ...")
         finally:
             producer.close()
@@ -287,8 +291,8 @@ def produce(
         print_errors(stats)
     if aborted is not None:
         err_console.print(f"[bold red]stopped early:[/] {aborted}", highlight=False)
-    if interrupted:
-        raise typer.Exit(130)
+    if interrupted is not None:
+        raise typer.Exit(128 + interrupted)
     if stats.failed or aborted is not None:
         raise typer.Exit(int(ExitCode.ERROR))
     if stats.rejected:

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.integration.cli.conftest import (
     REGCAST,
     REPO,
@@ -161,7 +163,14 @@ def test_ctrl_c_while_starting_leaves_nothing_running() -> None:
 
 
 @requires_producer
-def test_ctrl_c_while_producing_stops_cleanly_and_stops_the_peers() -> None:
+@pytest.mark.parametrize(
+    ("signum", "status", "said"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_stopped_while_producing_stops_cleanly_and_stops_the_peers(
+    signum: int, status: int, said: str
+) -> None:
     process = _start_demo("--records", "50000000")
     assert process.stdout is not None
     seen: list[str] = []
@@ -174,10 +183,13 @@ def test_ctrl_c_while_producing_stops_cleanly_and_stops_the_peers() -> None:
     time.sleep(1.0)  # well into producing
     peers = _descendants(process.pid)
     assert len(peers) >= 2, peers  # the registry and the broker
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     rest, _ = process.communicate(timeout=60)
     out = "".join(seen) + rest
-    assert process.returncode == 130, out
-    assert "interrupted" in out
+    assert process.returncode == status, out
+    assert f"{said}: stopping cleanly" in out
     assert "Traceback" not in out
+    # The records sent before the signal are accounted for: delivered, none lost.
+    assert re.search(r"records delivered\s+│\s+[1-9][\d,]* │", out), out
+    assert re.search(r"records failed\s+│\s+0 │", out), out
     _assert_peers_gone(out, peers)

@@ -29,8 +29,6 @@ from tests.integration.cli.conftest import (
     requires_producer,
 )
 
-pytestmark = requires_producer
-
 ORDER_AVSC = REPO / "schemas/avro/order.avsc"
 ORDER_PROTO = REPO / "schemas/protobuf/order.proto"
 
@@ -48,6 +46,7 @@ def _avro_line(i: int) -> dict[str, Any]:
     }
 
 
+@requires_producer
 def test_avro_lines_from_a_file_reach_the_broker_typed(
     run_cli: RunCli, cli_registry: str, kafka_broker: Any, consume_all: Any, tmp_path: Path,
     unique: str,
@@ -79,6 +78,7 @@ def test_avro_lines_from_a_file_reach_the_broker_typed(
         assert value["currency"] == "EUR"  # the schema's default
 
 
+@requires_producer
 def test_protobuf_lines_from_stdin(
     run_cli: RunCli, cli_registry: str, kafka_broker: Any, consume_all: Any, unique: str
 ) -> None:
@@ -107,6 +107,7 @@ def test_protobuf_lines_from_stdin(
             assert message.status == 2
 
 
+@requires_producer
 def test_lines_that_do_not_fit_are_rejected_with_their_line_numbers(
     run_cli: RunCli, cli_registry: str, kafka_broker: Any, consume_all: Any, unique: str
 ) -> None:
@@ -136,6 +137,7 @@ def test_broker_down_exits_2_fast(run_cli: RunCli, cli_registry: str, unique: st
     assert time.monotonic() - started < 15
 
 
+@requires_producer
 def test_broker_that_dies_mid_run_fails_the_records(
     cli_registry: str, kafka_broker: Any, tmp_path: Path, unique: str
 ) -> None:
@@ -158,7 +160,8 @@ def test_broker_that_dies_mid_run_fails_the_records(
     kafka_broker.stop()
     out, err = process.communicate(lines, timeout=60)
     assert process.returncode == 2, out + err
-    assert re.search(r"records delivered\s+0\b", out), out
+    assert re.search(r"records delivered\s+│\s+0 │", out), out
+    assert "stopped early" in err or re.search(r"records failed\s+│\s+5 │", out), out + err
 
 
 @pytest.mark.parametrize(("bad", "message"), [("nope.avsc", "no such file"), ("schemas", "")])
@@ -166,3 +169,54 @@ def test_bad_schema_path_is_a_usage_error(run_cli: RunCli, bad: str, message: st
     result = run_cli("produce", "--topic", "t", "--schema", bad, cwd=REPO)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_invalid_schema_file_exits_1_with_its_line(run_cli: RunCli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.avsc"
+    bad.write_text(
+        '{\n  "type": "record",\n  "name": "B",\n  "fields": [\n    {"name": "x"}\n  ]\n}\n'
+    )
+    result = run_cli(
+        "produce", "--topic", "t", "--schema", str(bad), "--registry", "http://127.0.0.1:9",
+        input="{}",
+    )  # fmt: skip
+    assert result.returncode == 1, output_of(result)
+    assert f"{bad}:5: not a valid Avro schema" in result.stderr
+    assert f"{bad} is not a valid schema" in result.stderr
+
+
+def test_unreachable_registry_exits_2_before_reading_input(run_cli: RunCli) -> None:
+    result = run_cli(
+        "produce", "--topic", "t", "--schema", str(ORDER_AVSC),
+        "--registry", "http://127.0.0.1:9", "--bootstrap", "127.0.0.1:9", input="{}",
+    )  # fmt: skip
+    assert result.returncode == 2, output_of(result)
+    assert "cannot reach the schema registry at http://127.0.0.1:9" in result.stderr
+
+
+def _field(name: str, kind: str) -> dict[str, str]:
+    return {"name": name, "type": kind}
+
+
+def test_incompatible_schema_exits_1_with_the_reason(
+    run_cli: RunCli, cli_registry: str, tmp_path: Path, unique: str
+) -> None:
+    topic = f"evolving-{unique}"
+    v1 = tmp_path / "v1.avsc"
+    v1.write_text(
+        json.dumps({"type": "record", "name": "E", "fields": [{"name": "a", "type": "string"}]})
+    )
+    assert (
+        run_cli("register", f"{topic}-value", str(v1), "--registry", cli_registry).returncode == 0
+    )
+    v2 = tmp_path / "v2.avsc"
+    v2.write_text(
+        json.dumps({"type": "record", "name": "E", "fields": [{"name": "a", "type": "int"}]})
+    )
+    result = run_cli(
+        "produce", "--topic", topic, "--schema", str(v2), "--registry", cli_registry,
+        "--bootstrap", "127.0.0.1:9", input=json.dumps({"a": 1}),
+    )  # fmt: skip
+    assert result.returncode == 1, output_of(result)
+    assert f"incompatible schema for subject '{topic}-value'" in result.stderr
+    assert "a" in result.stderr.split("incompatible schema", 1)[1]

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from producer.errors import DisconnectError
-from producer.network import ClientResponse, ConnectionState
-from producer.protocol import ApiKey
+from producer.network import ClientRequest, ClientResponse, ConnectionState
+from producer.protocol import SUPPORTED_VERSIONS, ApiKey
 from tests.integration.producer.test_network_tansu import (
     Consume,
     Driver,
@@ -59,12 +59,34 @@ def test_metadata_lists_every_broker_and_leader(
     assert all(p.leader_epoch >= 0 for p in cluster.partitions_for_topic(topic))
 
 
-def test_handshake_with_each_broker(kafka_cluster: MockCluster, driver: Driver) -> None:
-    driver.poll_until(lambda: driver.metadata.version > 0)
+def test_handshake_and_negotiation_with_each_broker(
+    kafka_cluster: MockCluster, driver: Driver, topic: str
+) -> None:
+    """The mock refuses ApiVersions v3 (it has v0-v2) with an answer that lists no
+    range, so the handshake falls back to v0; later requests go out at the highest
+    version both sides have."""
+    kafka_cluster.create_topic(topic, partitions=3, leaders={0: 1, 1: 2, 2: 3})
+    driver.topic_metadata(topic, 3)
     for broker_id in (1, 2, 3):
         driver.poll_until(lambda b=broker_id: driver.client.ready(b, now_ms()))
-        versions = driver.client.api_versions(broker_id)
-        assert versions is not None and int(ApiKey.PRODUCE) in versions
+        theirs = driver.client.api_versions(broker_id)
+        assert theirs is not None
+        assert theirs[int(ApiKey.API_VERSIONS)][1] < SUPPORTED_VERSIONS[ApiKey.API_VERSIONS][1]
+
+        metadata = driver.call(ClientRequest(broker_id, ApiKey.METADATA, lambda v: {"topics": []}))
+        assert metadata.error is None and metadata.body is not None
+        assert metadata.api_version == min(
+            SUPPORTED_VERSIONS[ApiKey.METADATA][1], theirs[int(ApiKey.METADATA)][1]
+        )
+        assert sorted(b["node_id"] for b in metadata.body["brokers"]) == [1, 2, 3]
+
+        produce = driver.call(
+            produce_request(broker_id, topic, broker_id - 1, record_batch([(None, b"v")]))
+        )
+        assert partition_response(produce)["error_code"] == 0
+        assert produce.api_version == min(
+            SUPPORTED_VERSIONS[ApiKey.PRODUCE][1], theirs[int(ApiKey.PRODUCE)][1]
+        )
 
 
 def test_produce_to_every_leader_reads_back(

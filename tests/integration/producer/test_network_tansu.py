@@ -32,8 +32,12 @@ def now_ms() -> int:
 class Driver:
     """A NetworkClient plus the loop a sender would run around it (real clock)."""
 
-    def __init__(self, bootstrap: str, **overrides: Any) -> None:
-        self.metadata = Metadata(metadata_max_age_ms=300_000, refresh_backoff_ms=50)
+    def __init__(
+        self, bootstrap: str, *, metadata_max_age_ms: int = 300_000, **overrides: Any
+    ) -> None:
+        self.metadata = Metadata(
+            metadata_max_age_ms=metadata_max_age_ms, refresh_backoff_ms=50
+        )
         settings: dict[str, Any] = {
             "client_id": "regcast-it",
             "request_timeout_ms": 10_000,
@@ -176,6 +180,39 @@ def test_metadata_lists_the_broker_and_every_leader(
     assert {p.leader for p in partitions} == {broker.node_id}
     # the bootstrap connection is retired once real node ids are known
     driver.poll_until(lambda: driver.client.connection_state(-1) is ConnectionState.DISCONNECTED)
+
+
+def test_metadata_refresh_on_demand_and_on_max_age(
+    kafka_broker: KafkaBroker, topic: str
+) -> None:
+    driver = Driver(kafka_broker.bootstrap, metadata_max_age_ms=300)
+    try:
+        driver.poll_until(lambda: driver.metadata.version > 0)
+        # on demand: a topic created after the first refresh shows up once asked for
+        kafka_broker.create_topic(topic, partitions=2)
+        assert driver.metadata.cluster.partition_count(topic) is None
+        driver.metadata.add_topic(topic, now_ms())
+        assert driver.metadata.update_requested()
+        driver.poll_until(lambda: driver.metadata.cluster.partition_count(topic) == 2)
+
+        # on max age: nobody asks, yet the snapshot is renewed every 300 ms
+        assert not driver.metadata.update_requested()
+        refreshed_at: list[int] = []
+        version = driver.metadata.version
+
+        def three_more() -> bool:
+            nonlocal version
+            if driver.metadata.version != version:
+                version = driver.metadata.version
+                refreshed_at.append(now_ms())
+            return len(refreshed_at) == 3
+
+        driver.poll_until(three_more, timeout_s=10)
+        gaps = [b - a for a, b in zip(refreshed_at, refreshed_at[1:], strict=False)]
+        assert all(gap >= 300 - 20 for gap in gaps), gaps  # 20 ms: poll granularity
+        assert driver.metadata.cluster.partition_count(topic) == 2
+    finally:
+        driver.close()
 
 
 # ---------------------------------------------------------------- produce

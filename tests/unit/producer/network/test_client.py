@@ -186,6 +186,49 @@ def test_api_versions_retried_at_the_version_the_broker_has(clock: FakeClock) ->
     assert [r.api_version for r in fake.requests_of(ApiKey.API_VERSIONS)] == [ours, ours - 1]
 
 
+def test_api_versions_falls_back_to_v0_when_the_refusal_lists_no_range(
+    clock: FakeClock,
+) -> None:
+    """Pre-KIP-511 brokers (and librdkafka's mock, see docs) refuse a newer ApiVersions
+    without saying which versions they have: ask again at v0, as Java's client does."""
+    with FakeBroker() as fake:
+        answer = fake.handlers[int(ApiKey.API_VERSIONS)]
+
+        def refuse_all_but_v0(request: ReceivedRequest) -> dict[str, Any] | None:
+            if request.api_version > 0:
+                return {"error_code": 35, "api_keys": [], "throttle_time_ms": 0}
+            return answer(request)
+
+        fake.handlers[int(ApiKey.API_VERSIONS)] = refuse_all_but_v0
+        client = make_client(fake.bootstrap, clock)
+        bootstrap_metadata(client, clock)
+        wait_ready(client, clock, 0)
+        versions = client.api_versions(0)
+        client.close()
+    ours = SUPPORTED_VERSIONS[ApiKey.API_VERSIONS][1]
+    assert [r.api_version for r in fake.requests_of(ApiKey.API_VERSIONS)][:2] == [ours, 0]
+    assert versions is not None
+    assert versions[int(ApiKey.PRODUCE)] == SUPPORTED_VERSIONS[ApiKey.PRODUCE]
+
+
+def test_api_versions_refused_at_v0_fails_the_connection(clock: FakeClock) -> None:
+    with FakeBroker() as fake:
+        fake.handlers[int(ApiKey.API_VERSIONS)] = lambda request: {
+            "error_code": 35,
+            "api_keys": [],
+            "throttle_time_ms": 0,
+        }
+        client = make_client(fake.bootstrap, clock)
+        poll_until(client, clock, lambda: client.is_connection_failed(-1))
+        error = client.connection_error(-1)
+        client.close()
+    assert [r.api_version for r in fake.requests_of(ApiKey.API_VERSIONS)] == [
+        SUPPORTED_VERSIONS[ApiKey.API_VERSIONS][1],
+        0,
+    ]
+    assert error is not None and "UNSUPPORTED_VERSION" in str(error)
+
+
 def test_no_common_version_fails_only_that_request(clock: FakeClock) -> None:
     versions = {int(k): v for k, v in SUPPORTED_VERSIONS.items()}
     _, high = SUPPORTED_VERSIONS[ApiKey.PRODUCE]

@@ -858,3 +858,75 @@ def test_base64_and_text_versions_compare_as_equals(tmp_path: Path) -> None:
     from_descriptor = parse(sent, {"common/types.proto": dependency}, (COMMON_REF,))
     assert from_descriptor.differences(parse_order()) == []
     assert parse_order().differences(from_descriptor) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "backward", "forward"),
+    [case[1:] for case in COMPAT_CASES],
+    ids=[case[0] for case in COMPAT_CASES],
+)
+def test_every_level_for_every_pair(
+    old: str, new: str, backward: set[str], forward: set[str]
+) -> None:
+    """Each level picks the directions Confluent assigns it (one previous version, so the
+    transitive levels agree with the plain ones)."""
+    expected = {
+        CompatibilityLevel.NONE: set(),
+        CompatibilityLevel.BACKWARD: backward,
+        CompatibilityLevel.BACKWARD_TRANSITIVE: backward,
+        CompatibilityLevel.FORWARD: forward,
+        CompatibilityLevel.FORWARD_TRANSITIVE: forward,
+        CompatibilityLevel.FULL: backward | forward,
+        CompatibilityLevel.FULL_TRANSITIVE: backward | forward,
+    }
+    previous, current = parse(old), parse(new)
+    for level, types in expected.items():
+        errors = check_compatibility(level, current, [(1, previous)])
+        assert {e.type for e in errors} == types, level
+        assert all(e.old_version == 1 for e in errors)
+
+
+# v1 had ``a`` as int32; v2 and v3 made it a string (registered at NONE). A candidate
+# adding ``c`` suits v2 and v3 both ways, so only the transitive levels reach v1 and fail.
+PB_HISTORY = [
+    p3("message M { int32 a = 1; }"),
+    p3("message M { string a = 1; }"),
+    p3("message M { string a = 1; string b = 2; }"),
+]
+PB_CANDIDATE = p3("message M { string a = 1; string b = 2; int64 c = 3; }")
+
+
+@pytest.mark.parametrize(
+    ("level", "failing_version"),
+    [
+        (CompatibilityLevel.NONE, None),
+        (CompatibilityLevel.BACKWARD, None),
+        (CompatibilityLevel.FORWARD, None),
+        (CompatibilityLevel.FULL, None),
+        (CompatibilityLevel.BACKWARD_TRANSITIVE, 1),
+        (CompatibilityLevel.FORWARD_TRANSITIVE, 1),
+        (CompatibilityLevel.FULL_TRANSITIVE, 1),
+    ],
+)
+def test_levels_over_a_three_version_history(
+    level: CompatibilityLevel, failing_version: int | None
+) -> None:
+    history = [(v, parse(text)) for v, text in enumerate(PB_HISTORY, start=1)]
+    errors = check_compatibility(level, parse(PB_CANDIDATE), history)
+    assert {e.old_version for e in errors} == (
+        set() if failing_version is None else {failing_version}
+    )
+    if errors:
+        assert {(e.type, e.location) for e in errors} == {("FIELD_SCALAR_KIND_CHANGED", "#/M/1")}
+
+
+def test_removing_a_message_breaks_transitive_levels_only_against_versions_with_it() -> None:
+    history = [
+        (1, parse(p3("message M { int32 a = 1; }"))),
+        (2, parse(p3("message M { int32 a = 1; }\nmessage N { int32 n = 1; }"))),
+    ]
+    candidate = parse(p3("message M { int32 a = 1; }"))
+    for level in (CompatibilityLevel.BACKWARD, CompatibilityLevel.BACKWARD_TRANSITIVE):
+        errors = check_compatibility(level, candidate, history)
+        assert [(e.type, e.old_version) for e in errors] == [("MESSAGE_REMOVED", 2)], level
+    assert check_compatibility(CompatibilityLevel.FORWARD_TRANSITIVE, candidate, history) == []
