@@ -1,7 +1,7 @@
 """``python -m benchmarks [NAME ...]``: every benchmark in turn (or the named ones).
 
-Names are the ``bench_<name>`` modules: ``records``, ``serdes``, ``producer``. Each
-runs with its own defaults; run a module directly to pass it options.
+Names are the ``bench_<name>`` modules: ``records``, ``serdes``, ``producer``, ``registry``.
+Each runs with its own defaults; run a module directly to pass it options.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("records", "serdes", "producer")
+BENCHMARKS = ("records", "serdes", "producer", "registry")
 
 
 def main(argv: list[str]) -> None:

@@ -65,7 +65,9 @@ __all__ = [
     "Finding",
     "Verdict",
     "collect_schema_files",
+    "readable_incompatibility",
     "run_check",
+    "summarize_incompatibility",
 ]
 
 _SUFFIXES = (".avsc", ".proto")
@@ -94,6 +96,7 @@ class Finding:
     message: str
     line: int | None = None
     column: int | None = None
+    error_type: str | None = None  # the registry's errorType, e.g. TYPE_MISMATCH
 
 
 @dataclass
@@ -269,6 +272,53 @@ _CONTEXT_MESSAGE = re.compile(r"^\{\s*(oldSchemaVersion|oldSchema|validateFields
 _OLD_VERSION = re.compile(r"oldSchemaVersion:\s*(\d+)")
 
 
+# One incompatibility as Confluent's registry words it (and regcast's does the same):
+# {errorType:'TYPE_MISMATCH', description:'The type (path '/fields/1/type') ...',
+#  additionalInfo:'reader type: STRING not compatible with writer type: LONG'}
+_INCOMPATIBILITY = re.compile(
+    r"^\{errorType:'(?P<type>[^']*)', description:'(?P<description>.*)', "
+    r"additionalInfo:'(?P<info>.*)'\}$",
+    re.S,
+)
+
+
+_INCOMPATIBILITY_IN_TEXT = re.compile(
+    r"\{errorType:'(?P<type>[^']*)', description:'(?P<description>.*?)', "
+    r"additionalInfo:'(?P<info>.*?)'\}",
+    re.S,
+)
+
+
+def summarize_incompatibility(message: str) -> str:
+    """A registry's 409 message as one readable line per incompatibility.
+
+    The message embeds every incompatibility and then the old schema in full; only the
+    former help a person, so the old schema is replaced by the version it belongs to.
+    Messages without incompatibilities in them are returned as they are.
+    """
+    found = list(_INCOMPATIBILITY_IN_TEXT.finditer(message))
+    if not found:
+        return message
+    old = _OLD_VERSION.search(message)
+    head = f"conflicts with version {old.group(1)}" if old is not None else "incompatible"
+    lines = [readable_incompatibility(m.group(0))[0] for m in found]
+    return head + ":\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def readable_incompatibility(message: str) -> tuple[str, str | None]:
+    """``TYPE_MISMATCH: <description> (<additional info>)`` and the error type.
+
+    Messages in any other shape are returned as they are, with no type.
+    """
+    match = _INCOMPATIBILITY.match(message.strip())
+    if match is None:
+        return message, None
+    text = f"{match['type']}: {match['description']}"
+    if match["info"]:
+        text += f" ({match['info']})"
+    return text, match["type"]
+
+
 def _findings(messages: Sequence[str], locator: LineLocator) -> tuple[list[Finding], list[str]]:
     findings: list[Finding] = []
     notes: list[str] = []
@@ -278,7 +328,8 @@ def _findings(messages: Sequence[str], locator: LineLocator) -> tuple[list[Findi
             if old is not None:
                 notes.append(f"conflicts with version {old.group(1)}")
             continue
-        findings.append(Finding(message, locator.locate(message)))
+        text, error_type = readable_incompatibility(message)
+        findings.append(Finding(text, locator.locate(message), error_type=error_type))
     return findings, notes
 
 

@@ -5,7 +5,9 @@ Exit codes, the same for every command:
 - 0: success;
 - 1: a schema was rejected (incompatible with its subject, or invalid);
 - 2: usage or configuration error, registry or broker unreachable, registry error
-  (unknown subject or version, ...).
+  (unknown subject or version, ...);
+- 130: interrupted by Ctrl-C (``produce`` and ``demo`` also stop cleanly on SIGTERM,
+  with 143).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from regcast.commands import check, demo, produce, registry, serve
 
 EPILOG = (
     "Exit codes: 0 success; 1 a schema was rejected (incompatible or invalid); "
-    "2 usage, network or registry error."
+    "2 usage, network or registry error; 130 interrupted (Ctrl-C)."
 )
 
 app = typer.Typer(

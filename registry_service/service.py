@@ -272,6 +272,21 @@ class RegistryService:
 
         return self.cache.load(("versions", subject), load)
 
+    def _subject_state(self, subject: str) -> tuple[ScopeSettings, list[SubjectVersion]]:
+        """Settings and versions of ``subject`` together: one read (not two) when a
+        write has just emptied the cache."""
+        settings = self.cache.get(("settings", subject))
+        versions = self.cache.get(("versions", subject))
+        if isinstance(settings, ScopeSettings) and isinstance(versions, list):
+            return settings, versions
+        epoch = self.cache.epoch
+        with self.store.read() as tx:
+            settings = self._load_scope_settings(subject, tx)
+            versions = tx.subject_versions(subject)
+        self.cache.put_if_current(("settings", subject), settings, epoch)
+        self.cache.put_if_current(("versions", subject), versions, epoch)
+        return settings, versions
+
     def _config(self, scope: str) -> ConfigRecord | None:
         def load() -> ConfigRecord | None:
             with self.store.read() as tx:
@@ -677,10 +692,11 @@ class RegistryService:
     ) -> dict[str, Any]:
         """``POST /subjects/{s}/versions``; see the module docstring for the identity rule."""
         subject = check_subject(subject)
-        normalize = normalize or self._effective_normalize(subject)
+        settings, versions = self._subject_state(subject)
+        normalize = normalize or settings.normalize
         parsed = self.parse(request, normalize)
         if request.id is None and request.version in (None, LATEST):
-            found = self._existing_registration(subject, parsed, self._subject_versions(subject))
+            found = self._existing_registration(subject, parsed, versions)
             if found is not None:
                 return found
         try:

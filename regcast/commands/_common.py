@@ -21,6 +21,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from regcast.checking import summarize_incompatibility
 from regcast.config import (
     REGISTRY_URL_ENV,
     ConfigError,
@@ -132,7 +133,11 @@ def registry_errors(url: str, *, subject: str | None = None) -> Iterator[None]:
     except SchemaNotFoundError as exc:
         fail(exc.message)
     except IncompatibleSchemaError as exc:
-        fail(f"incompatible schema for subject {subject!r}: {exc.message}", ExitCode.REJECTED)
+        fail(
+            f"incompatible schema for subject {subject!r}, "
+            f"{summarize_incompatibility(exc.message)}",
+            ExitCode.REJECTED,
+        )
     except InvalidSchemaError as exc:
         fail(f"the registry rejects the schema: {exc.message}", ExitCode.REJECTED)
     except RegistryError as exc:

@@ -110,7 +110,13 @@ def _json_document(report: CheckReport) -> dict[str, Any]:
                 "passed": r.verdict.passed,
                 "compatibility": r.level,
                 "findings": [
-                    {"message": f.message, "line": f.line, "column": f.column} for f in r.findings
+                    {
+                        "message": f.message,
+                        "line": f.line,
+                        "column": f.column,
+                        "errorType": f.error_type,
+                    }
+                    for f in r.findings
                 ],
                 "notes": r.notes,
                 "importedBy": r.import_of,

@@ -393,7 +393,7 @@ def _run(
                     future = producer.send(stream.topic, value=value, key=key)
                 except ProducerError as exc:
                     stats.fail(exc)
-                    aborted = f"{type(exc).__name__}: {exc}"
+                    aborted = f"after {n:,} records (the error above); the rest were not sent"
                     break
                 stats.sent += 1
                 size = measuring.last_size

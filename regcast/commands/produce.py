@@ -318,7 +318,12 @@ def _send_all(
         try:
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
-            stats.reject(f"line {line_no}: invalid JSON: {exc.msg} (column {exc.colno})")
+            where = (
+                "at the end of the line"
+                if exc.pos >= len(line.rstrip())
+                else f"at column {exc.pos + 1}"
+            )
+            stats.reject(f"line {line_no}: invalid JSON: {exc.msg} {where}")
             continue
         try:
             key = _key_of(raw, key_field, line_no)
@@ -334,7 +339,7 @@ def _send_all(
             continue
         except ProducerError as exc:
             stats.fail(exc)
-            return f"line {line_no}: {type(exc).__name__}: {exc}"
+            return f"at input line {line_no} (the error above); the rest of the input was not sent"
         stats.sent += 1
         future.add_done_callback(stats.on_delivery(measuring.last_size))
         if stats.sent % _PROGRESS_EVERY == 0:

@@ -72,7 +72,7 @@ def register(
             json.dumps(
                 [
                     {
-                        "file": r.file,
+                        "file": _shown(r.file),
                         "subject": r.subject,
                         "id": r.schema_id,
                         "version": r.version,
@@ -86,10 +86,18 @@ def register(
         return
     for r in registered:
         console.print(
-            f"[green]registered[/] {r.file} as [bold]{r.subject}[/] "
+            f"[green]registered[/] {_shown(r.file)} as [bold]{r.subject}[/] "
             f"version {r.version}, id {r.schema_id}",
             highlight=False,
         )
+
+
+def _shown(file: str) -> str:
+    """A registered file as the user would name it: relative to cwd when under it."""
+    path = Path(file)
+    if path.is_absolute() and path.is_relative_to(Path.cwd()):
+        return path.relative_to(Path.cwd()).as_posix()
+    return file
 
 
 def subjects(
@@ -155,13 +163,13 @@ def _show(title: str, schema: Schema) -> None:
         table.add_row("reference", f"{ref.name} -> {ref.subject} version {ref.version}")
     console.print(table)
     text = schema.schema_str
-    if schema.schema_type == "AVRO":
+    if schema.schema_type in ("AVRO", "JSON"):
         with contextlib.suppress(ValueError):
             text = json.dumps(json.loads(text), indent=2)
-        console.print(Syntax(text, "json", word_wrap=True))
-    elif schema.schema_type == "PROTOBUF":
-        console.print(Syntax(text, "protobuf", word_wrap=True))
-    else:
+    lexer = {"AVRO": "json", "PROTOBUF": "protobuf", "JSON": "json"}.get(schema.schema_type)
+    if lexer is not None and console.is_terminal:
+        console.print(Syntax(text, lexer, word_wrap=True))
+    else:  # pipes and logs get the text as it is, without padding or colour codes
         console.print(text, markup=False, highlight=False)
 
 

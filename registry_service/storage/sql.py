@@ -20,9 +20,9 @@ defence.
 Within one process, SQLite writers also queue on a ``threading.Lock`` before they ask
 SQLite: SQLite's own busy handler sleeps in growing steps (up to 100 ms) while it waits,
 which turns a burst of concurrent registrations into a long latency tail; the lock hands
-over at once. On PostgreSQL every write transaction also runs ``NOTIFY
-regcast_registry``, delivered at commit, which ``wait_for_change`` (the cache watcher)
-listens for on a connection of its own.
+over at once. On PostgreSQL the generation UPDATE also calls ``pg_notify`` on channel
+``regcast_registry`` (delivered at commit), which ``wait_for_change`` (the cache
+watcher) listens for on a connection of its own.
 
 Creating the tables is idempotent and, on PostgreSQL, done under an advisory lock so
 several processes may start at once. ``SCHEMA_VERSION`` records the table layout; a
@@ -121,6 +121,17 @@ _SV_COLUMNS = (
     subject_versions.c.version,
     subject_versions.c.schema_id,
     subject_versions.c.deleted,
+)
+
+
+_BUMP_GENERATION = (
+    sa.update(registry_state)
+    .where(registry_state.c.id == 1)
+    .values(generation=registry_state.c.generation + 1)
+)
+_BUMP_GENERATION_AND_NOTIFY = sa.text(
+    "UPDATE registry_state SET generation = generation + 1 WHERE id = 1 "
+    "RETURNING pg_notify(:channel, '')"
 )
 
 
@@ -361,7 +372,6 @@ class SqlStore(Store):
         if url.drivername in ("postgresql", "postgres"):
             url = url.set(drivername="postgresql+psycopg")
         self.is_sqlite = url.get_backend_name() == "sqlite"
-        self._lock_timeout_ms = lock_timeout_ms
         self._sqlite_busy_timeout_s = sqlite_busy_timeout_ms / 1000
         self._write_lock = threading.Lock()
         self._listen_dsn = (
@@ -379,6 +389,9 @@ class SqlStore(Store):
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size
             kwargs["pool_pre_ping"] = True
+            # Set once per connection rather than per transaction (one round trip less
+            # on every write); reads take no locks, so only writers can hit it.
+            kwargs["connect_args"] = {"options": f"-c lock_timeout={int(lock_timeout_ms)}"}
         self.engine: Engine = sa.create_engine(url, **kwargs)
         if self.is_sqlite:
             busy_ms = sqlite_busy_timeout_ms
@@ -452,15 +465,10 @@ class SqlStore(Store):
     def _transaction(self) -> Iterator[SqlTransaction]:
         try:
             with self.engine.begin() as conn:
-                if not self.is_sqlite:
-                    conn.execute(sa.text(f"SET LOCAL lock_timeout = {int(self._lock_timeout_ms)}"))
-                conn.execute(
-                    sa.update(registry_state)
-                    .where(registry_state.c.id == 1)
-                    .values(generation=registry_state.c.generation + 1)
-                )
-                if not self.is_sqlite:
-                    conn.execute(sa.text(f"NOTIFY {NOTIFY_CHANNEL}"))
+                if self.is_sqlite:
+                    conn.execute(_BUMP_GENERATION)
+                else:  # the same, plus the NOTIFY delivered at commit, in one round trip
+                    conn.execute(_BUMP_GENERATION_AND_NOTIFY, {"channel": NOTIFY_CHANNEL})
                 yield SqlTransaction(conn)
         except SQLAlchemyError as exc:
             raise classify(exc) from exc
@@ -481,8 +489,14 @@ class SqlStore(Store):
                 )
                 self._listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
                 return  # a write may have happened while there was no listener
-            for _ in self._listener.notifies(timeout=timeout_s, stop_after=1):
-                pass
+            # Short waits, so that ``stop`` is noticed within a quarter of a second.
+            deadline = time.monotonic() + timeout_s
+            while not stop.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                for _ in self._listener.notifies(timeout=min(remaining, 0.25), stop_after=1):
+                    return
         except psycopg.Error as exc:
             log.warning("cannot listen for other registries' writes, polling: %s", exc)
             self._close_listener()

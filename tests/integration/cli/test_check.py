@@ -75,6 +75,10 @@ def test_incompatible_change_exit_1_with_reason_and_line(
     assert result["verdict"] == "incompatible"
     assert result["compatibility"].startswith("BACKWARD")
     assert any(f["line"] == line and "currency" in f["message"] for f in result["findings"])
+    # The registry's {errorType:..., description:...} reads as "TYPE: description".
+    (finding,) = result["findings"]
+    assert finding["errorType"] == "READER_FIELD_MISSING_DEFAULT_VALUE"
+    assert finding["message"].startswith("READER_FIELD_MISSING_DEFAULT_VALUE: ")
 
     github = _check(run_cli, cli_registry, "--format", "github", path.name, cwd=tmp_path)
     assert github.returncode == 1

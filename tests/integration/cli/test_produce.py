@@ -147,7 +147,7 @@ def test_broker_that_dies_mid_run_fails_the_records(
         [
             REGCAST, "produce", "--topic", f"dies-{unique}",
             "--schema", str(ORDER_AVSC), "--bootstrap", kafka_broker.bootstrap,
-            "--registry", cli_registry, "--timeout", "3",
+            "--registry", cli_registry, "--timeout", "1.5",
         ],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=_cli_env(),

@@ -121,6 +121,7 @@ def test_broker_down_fails_its_in_flight_requests_only(
 ) -> None:
     kafka_cluster.create_topic(topic, partitions=3, leaders={0: 1, 1: 2, 2: 3})
     driver.topic_metadata(topic, 3)
+    driver.poll_until(lambda: driver.client.ready(1, now_ms()))  # handshake before the delay
     set_rtt(kafka_cluster, 1, 5_000)
     slow: list[ClientResponse] = []
     for i in range(3):

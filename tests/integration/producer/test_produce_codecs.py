@@ -61,9 +61,7 @@ def peer(request: pytest.FixtureRequest) -> Peer:
     """Tansu, and librdkafka's mock cluster (which stores batches as they arrive)."""
     if request.param == "tansu":
         broker: KafkaBroker = request.getfixturevalue("kafka_broker")
-        return Peer(
-            "tansu", broker.bootstrap, lambda name: broker.create_topic(name, partitions=1)
-        )
+        return Peer("tansu", broker.bootstrap, lambda name: broker.create_topic(name, partitions=1))
     cluster: MockCluster = request.getfixturevalue("kafka_cluster")
     return Peer(
         "librdkafka-mock",

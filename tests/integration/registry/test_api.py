@@ -6,16 +6,19 @@ Runs the real application in-process against a SQLite file and against PostgreSQ
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from google.protobuf import descriptor_pb2
 
 from registry_service.app import create_app
 from registry_service.settings import Settings
@@ -641,3 +644,146 @@ def test_unreachable_store_is_50003(tmp_path: Path) -> None:
         error(client.put("/config", json={"compatibility": "NONE"}), 500, 50003)
         health = client.get("/health")
         assert health.status_code == 500 and health.json()["error_code"] == 50003
+
+
+# -- media types -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (None, V1),
+        ("*/*", V1),
+        (f"{V1}, application/vnd.schemaregistry+json, application/json", V1),
+        ("application/vnd.schemaregistry+json", "application/vnd.schemaregistry+json"),
+        ("application/json", "application/json"),
+        ("text/html, application/json;q=0.9", "application/json"),
+    ],
+)
+def test_response_media_type_follows_accept(
+    client: TestClient, accept: str | None, expected: str
+) -> None:
+    register_id(client, "mt", USER_V1)
+    headers = {} if accept is None else {"Accept": accept}
+    for path in ("/schemas/ids/1", "/subjects/mt/versions/latest", "/subjects", "/nothing"):
+        response = client.get(path, headers=headers)
+        assert response.headers["content-type"] == expected, path
+        assert response.json()
+
+
+def test_unacceptable_accept_is_406(client: TestClient) -> None:
+    register_id(client, "mt", USER_V1)
+    for path in ("/schemas/ids/1", "/subjects", "/config"):
+        response = client.get(path, headers={"Accept": "text/html"})
+        assert response.status_code == 406
+        assert response.json() == {"error_code": 406, "message": "HTTP 406 Not Acceptable"}
+    assert client.get("/docs", headers={"Accept": "text/html"}).status_code == 200
+
+
+# -- numbers and names outside what Confluent accepts ----------------------------------
+
+
+@pytest.mark.parametrize("path_id", ["99999999999999999999", "2147483648", "-2147483649", "1.5"])
+def test_schema_ids_that_are_not_java_ints_are_404(client: TestClient, path_id: str) -> None:
+    for suffix in ("", "/schema", "/subjects", "/versions"):
+        response = client.get(f"/schemas/ids/{path_id}{suffix}")
+        assert error(response, 404, 404) == "HTTP 404 Not Found"
+
+
+@pytest.mark.parametrize("path_id", ["0", "-5", "2147483647", "+7"])
+def test_schema_ids_that_name_nothing_are_40403(client: TestClient, path_id: str) -> None:
+    for suffix in ("", "/schema", "/subjects", "/versions"):
+        error(client.get(f"/schemas/ids/{path_id}{suffix}"), 404, 40403)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"id": 2**31},
+        {"version": 2**40},
+        {"version": "2"},
+        {"references": [{"name": "a", "subject": "s", "version": 2**31}]},
+        {"references": [{"name": "a", "subject": "s"}]},
+    ],
+)
+def test_numbers_in_bodies_outside_java_ints_are_422(
+    client: TestClient, extra: dict[str, Any]
+) -> None:
+    client.put("/mode/big", json={"mode": "IMPORT"})
+    error(register(client, "big", USER_V1, **extra), 422, 422)
+    error(client.post("/subjects/big", json={"schema": USER_V1, **extra}), 422, 422)
+
+
+def test_import_versions_must_be_positive(client: TestClient) -> None:
+    client.put("/mode/imp", json={"mode": "IMPORT"})
+    for version in (0, -5):
+        message = error(register(client, "imp", USER_V1, id=3, version=version), 422, 42202)
+        assert f"'{version}'" in message
+    assert register(client, "imp", USER_V1, id=3, version=1).json()["id"] == 3
+
+
+@pytest.mark.parametrize("name", ["a%00b", "a%01b", "%1Fx"])
+def test_control_characters_make_a_subject_invalid_everywhere(
+    client: TestClient, name: str
+) -> None:
+    """PostgreSQL cannot even compare text holding NUL: such names never reach it."""
+    register_id(client, "fine", ADDRESS)
+    error(register(client, name, USER_V1), 422, 42208)
+    error(client.get(f"/subjects/{name}/versions"), 422, 42208)
+    error(client.get(f"/subjects/{name}/versions/latest"), 422, 42208)
+    error(client.post(f"/subjects/{name}", json={"schema": USER_V1}), 422, 42208)
+    error(client.get(f"/config/{name}"), 422, 42208)
+    error(client.get(f"/subjects?subjectPrefix={name}"), 422, 42208)
+    error(client.get(f"/schemas/ids/1?subject={name}"), 422, 42208)
+    refs = [{"name": "x", "subject": unquote(name), "version": 1}]
+    error(register(client, "fine", CUSTOMER, references=refs), 422, 42208)
+
+
+# -- GUIDs, metadata, associations -----------------------------------------------------
+
+
+def test_guids(client: TestClient) -> None:
+    body = register(client, "g", USER_V1).json()
+    guid = body["guid"]
+    assert len(guid) == 36 and guid.count("-") == 4
+    assert register(client, "g2", USER_V1).json()["guid"] == guid  # same schema, same GUID
+    assert register(client, "g", USER_V2).json()["guid"] != guid
+    by_guid = client.get(f"/schemas/guids/{guid}").json()
+    assert by_guid == client.get(f"/schemas/ids/{body['id']}").json()
+    assert client.get(f"/schemas/guids/{guid.upper()}").json()["guid"] == guid
+    assert client.get(f"/schemas/guids/{guid}/ids").json() == [{"id": body["id"], "context": "."}]
+    assert client.get("/subjects/g/versions/1").json()["guid"] == guid
+    error(client.get("/schemas/guids/00000000-0000-0000-0000-000000000000"), 404, 40403)
+    error(client.get("/schemas/guids/not-a-guid"), 404, 40403)
+
+
+def test_latest_with_metadata(client: TestClient) -> None:
+    error(client.get("/subjects/md/metadata"), 404, 40401)
+    register_id(client, "md", USER_V1)
+    register_id(client, "md", USER_V2)
+    latest = client.get("/subjects/md/metadata?deleted=false").json()
+    assert latest == client.get("/subjects/md/versions/latest").json()
+    # metadata is accepted on register and dropped, so no version carries any
+    error(client.get("/subjects/md/metadata?key=owner&value=a"), 404, 40403)
+
+
+def test_associations_are_refused_without_5xx(client: TestClient) -> None:
+    error(client.post("/associations", json={"resourceName": "t"}), 422, 42212)
+    error(client.delete("/associations/resources/abc?cascadeLifecycle=false"), 404, 40410)
+
+
+# -- Protobuf's serialized form --------------------------------------------------------
+
+
+def test_protobuf_serialized_form_is_a_file_descriptor(client: TestClient) -> None:
+    schema_id = register_id(client, "pbs", PROTO, schemaType="PROTOBUF")
+    serialized = client.get(f"/schemas/ids/{schema_id}?format=serialized").json()["schema"]
+    descriptor = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(serialized))
+    assert descriptor.package == "demo" and [m.name for m in descriptor.message_type] == ["Ping"]
+    assert client.get(f"/schemas/ids/{schema_id}/schema?format=serialized").text == serialized
+    assert client.get("/subjects/pbs/versions/1/schema?format=serialized").text == serialized
+    # The descriptor itself, as confluent-kafka's ProtobufSerializer sends it, is the same schema.
+    again = register(client, "pbs", serialized, schemaType="PROTOBUF").json()
+    assert (again["id"], again["version"]) == (schema_id, 1)
+    text = client.get(f"/schemas/ids/{schema_id}").json()["schema"]
+    assert "message Ping" in text

@@ -1,15 +1,19 @@
-"""Two registry processes on one PostgreSQL, twenty clients registering at once.
+"""Two registry processes on one database: twenty clients at once, and cache coherence.
 
 Each process is a real ``uvicorn --factory registry_service.app:create_app``; the
 clients are threads with their own HTTP connections, half talking to each process.
 They register the same schemas (which must get one id between them) and different
-schemas under one subject (which must get distinct, gap-free versions).
+schemas under one subject (which must get distinct, gap-free versions). Then one
+process's writes must show in the other's cached reads: on PostgreSQL through
+``LISTEN``/``NOTIFY`` (the poll interval is set to a minute, so nothing else could
+explain it), on a shared SQLite file through polling the write counter.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +24,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.conftest import _serve_registry
-from tests.integration.registry.conftest import reset_postgres
+from tests.integration.registry.conftest import reset_postgres, serve_registry, stop
 
 CLIENTS = 20
 ROUNDS = 5
@@ -115,3 +119,50 @@ def test_cache_sees_another_instance_write(registry_app: Callable[..., FastAPI])
         b_service.watcher.check()
         assert b.get("/subjects/s/versions/latest").json()["version"] == 2
         assert b.get("/config/s").json() == {"compatibilityLevel": "NONE"}
+
+
+@pytest.mark.parametrize(("backend", "poll_interval_ms"), [("postgresql", 60_000), ("sqlite", 100)])
+def test_other_process_writes_reach_cached_reads(
+    backend: str, poll_interval_ms: int, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if backend == "postgresql":
+        database_url: str = request.getfixturevalue("postgres_url")
+        reset_postgres(database_url)
+    else:
+        database_url = f"sqlite:///{tmp_path / 'shared.db'}"
+    processes = []
+    try:
+        for name in ("a", "b"):
+            process, url = serve_registry(
+                database_url,
+                tmp_path / f"registry-{name}.log",
+                cache_poll_interval_ms=str(poll_interval_ms),
+            )
+            processes.append((process, url))
+        a, b = (url for _, url in processes)
+        latest = f"{b}/subjects/seen/versions/latest"
+        assert httpx.get(latest).json()["error_code"] == 40401  # B now caches "no versions"
+        assert httpx.get(latest).json()["error_code"] == 40401
+
+        def seen_by_b(check: Callable[[], bool]) -> float:
+            began = time.monotonic()
+            while not check():
+                assert time.monotonic() - began < 5, "B never saw A's write"
+                time.sleep(0.01)
+            return time.monotonic() - began
+
+        httpx.post(f"{a}/subjects/seen/versions", json={"schema": SHARED[0]}).raise_for_status()
+        delays = [seen_by_b(lambda: httpx.get(latest).status_code == 200)]
+        assert httpx.get(latest).json()["version"] == 1
+
+        httpx.put(f"{a}/config/seen", json={"compatibility": "NONE"}).raise_for_status()
+        delays.append(seen_by_b(lambda: httpx.get(f"{b}/config/seen").status_code == 200))
+        assert httpx.get(f"{b}/config/seen").json() == {"compatibilityLevel": "NONE"}
+
+        httpx.delete(f"{a}/subjects/seen/versions/1").raise_for_status()
+        delays.append(seen_by_b(lambda: httpx.get(latest).status_code == 404))
+        # A minute-long poll interval cannot explain PostgreSQL's answers: NOTIFY did.
+        assert max(delays) < 2, delays
+    finally:
+        for process, _ in processes:
+            stop(process)

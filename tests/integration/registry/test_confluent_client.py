@@ -1,217 +1,372 @@
-"""confluent-kafka's SchemaRegistryClient against the registry served by uvicorn.
+"""confluent-kafka's SchemaRegistryClient, every method, against the registry under uvicorn.
 
 The strongest evidence of compatibility: Confluent's own client, unchanged, talking HTTP
-to ``uvicorn --factory registry_service.app:create_app`` (the ``registry_url`` fixture,
-SQLite). Every client method a producer or an operator uses is driven at least once.
+to ``uvicorn --factory registry_service.app:create_app``, once on a SQLite file and once
+on PostgreSQL (one registry process per backend for this module; tests keep to subjects
+of their own and put back any global setting they change). Its Avro and Protobuf
+serializers and deserializers run through the same processes, including Protobuf
+references fetched with ``format=serialized`` and GUID-framed Avro.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from confluent_kafka.schema_registry import (
+    AssociationCreateOrUpdateInfo,
+    AssociationCreateOrUpdateRequest,
+    ConfigCompatibilityLevel,
     Schema,
     SchemaReference,
     SchemaRegistryClient,
     SchemaRegistryError,
+    ServerConfig,
+    dual_schema_id_deserializer,
+    header_schema_id_serializer,
 )
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from google.protobuf import descriptor_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
 
-from tests.conftest import _serve_registry
-from tests.integration.registry.conftest import reset_postgres
+from tests.integration.registry.conftest import reset_postgres, serve_registry, stop
 
-USER_V1 = json.dumps(
-    {
-        "type": "record",
-        "name": "User",
-        "namespace": "com.example",
-        "fields": [{"name": "id", "type": "long"}],
-    }
-)
-USER_V2 = json.dumps(
-    {
-        "type": "record",
-        "name": "User",
-        "namespace": "com.example",
-        "fields": [
-            {"name": "id", "type": "long"},
-            {"name": "email", "type": "string", "default": ""},
-        ],
-    }
-)
-USER_BAD = json.dumps(
-    {
-        "type": "record",
-        "name": "User",
-        "namespace": "com.example",
-        "fields": [{"name": "id", "type": "long"}, {"name": "age", "type": "int"}],
-    }
-)
-ADDRESS = json.dumps(
-    {
-        "type": "record",
-        "name": "Address",
-        "namespace": "com.example",
-        "fields": [{"name": "street", "type": "string"}],
-    }
-)
-CUSTOMER = json.dumps(
-    {
-        "type": "record",
-        "name": "Customer",
-        "namespace": "com.example",
-        "fields": [{"name": "home", "type": "com.example.Address"}],
-    }
-)
+PROTOS = Path(__file__).resolve().parents[1] / "serdes" / "protos"
+if str(PROTOS) not in sys.path:
+    sys.path.insert(0, str(PROTOS))
+from regcast_demo import address_pb2, order_pb2  # noqa: E402
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The service under uvicorn: SQLite via the shared fixture, or on PostgreSQL."""
+def record(name: str, *fields: dict[str, object]) -> str:
+    return json.dumps(
+        {"type": "record", "name": name, "namespace": "com.example", "fields": list(fields)}
+    )
+
+
+ID = {"name": "id", "type": "long"}
+USER_V1 = record("User", ID)
+USER_V2 = record("User", ID, {"name": "email", "type": "string", "default": ""})
+USER_BAD = record("User", ID, {"name": "age", "type": "int"})  # no default: not BACKWARD
+ADDRESS = record("Address", {"name": "street", "type": "string"})
+CUSTOMER = record("Customer", {"name": "home", "type": "com.example.Address"})
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def ck_registry(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """One registry process per backend for the whole module."""
+    tmp = tmp_path_factory.mktemp(f"ck-{request.param}")
     if request.param == "sqlite":
-        yield request.getfixturevalue("registry_url")
-        return
-    postgres_url: str = request.getfixturevalue("postgres_url")
-    reset_postgres(postgres_url)
-    process, url = _serve_registry(postgres_url, tmp_path / "registry.log")
+        database_url = f"sqlite:///{tmp / 'registry.db'}"
+    else:
+        database_url = request.getfixturevalue("postgres_url")
+        reset_postgres(database_url)
+    process, url = serve_registry(database_url, tmp / "registry.log")
     try:
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process)
 
 
 @pytest.fixture
-def client(registry_url: str) -> Iterator[SchemaRegistryClient]:
-    sr = SchemaRegistryClient({"url": registry_url, "max.retries": 0})
+def sr(ck_registry: str) -> Iterator[SchemaRegistryClient]:
+    client = SchemaRegistryClient({"url": ck_registry, "max.retries": 0})
     try:
-        yield sr
+        yield client
     finally:
-        sr.close()
+        client.close()
 
 
-def fresh(registry_url: str) -> SchemaRegistryClient:
+@pytest.fixture
+def ns() -> str:
+    """A prefix no other test's subjects have."""
+    return f"t{uuid.uuid4().hex[:10]}-"
+
+
+def fresh(url: str) -> SchemaRegistryClient:
     """A second client with empty caches, so answers come from the server."""
-    return SchemaRegistryClient({"url": registry_url, "max.retries": 0})
+    return SchemaRegistryClient({"url": url, "max.retries": 0})
 
 
-def test_register_get_latest_versions_lookup(
-    client: SchemaRegistryClient, registry_url: str
+def code_of(exc: pytest.ExceptionInfo[SchemaRegistryError]) -> tuple[int, int]:
+    return exc.value.http_status_code, exc.value.error_code
+
+
+def test_register_read_back_and_look_up(
+    sr: SchemaRegistryClient, ck_registry: str, ns: str
 ) -> None:
-    first = client.register_schema("users-value", Schema(USER_V1, "AVRO"))
-    second = client.register_schema("users-value", Schema(USER_V2, "AVRO"))
-    assert (first, second) == (1, 2)
-    other = fresh(registry_url)
-    assert other.register_schema("users-value", Schema(USER_V1, "AVRO")) == first
-    assert other.register_schema("accounts-value", Schema(USER_V1, "AVRO")) == first
+    users, accounts = f"{ns}users-value", f"{ns}accounts-value"
+    first = sr.register_schema(users, Schema(USER_V1, "AVRO"))
+    full = sr.register_schema_full_response(users, Schema(USER_V2, "AVRO"))
+    second = full.schema_id
+    assert second != first and full.version == 2 and full.guid
+    other = fresh(ck_registry)
+    assert other.register_schema(users, Schema(USER_V1, "AVRO")) == first
+    assert other.register_schema(accounts, Schema(USER_V1, "AVRO")) == first
+    assert other.get_versions(users) == [1, 2] and other.get_versions(accounts) == [1]
 
     schema = other.get_schema(first)
     assert schema.schema_type == "AVRO"
     assert json.loads(schema.schema_str) == json.loads(USER_V1)
+    assert json.loads(other.get_schema(second, subject_name=users).schema_str) == json.loads(
+        USER_V2
+    )
+    assert other.get_schema(first, fmt="serialized").schema_str == schema.schema_str
+    by_guid = fresh(ck_registry).get_schema_by_guid(full.guid)
+    assert json.loads(by_guid.schema_str) == json.loads(USER_V2)
 
-    latest = other.get_latest_version("users-value")
-    assert (latest.schema_id, latest.version, latest.subject) == (second, 2, "users-value")
-    assert other.get_version("users-value", 1).schema_id == first
-    assert other.get_versions("users-value") == [1, 2]
-    assert other.get_subjects() == ["accounts-value", "users-value"]
-    assert sorted(other.get_subjects_by_schema_id(first)) == ["accounts-value", "users-value"]
-    assert {(v.subject, v.version) for v in other.get_schema_versions(first)} == {
-        ("accounts-value", 1),
-        ("users-value", 1),
+    latest = other.get_latest_version(users)
+    assert (latest.schema_id, latest.version, latest.subject) == (second, 2, users)
+    assert latest.guid == full.guid
+    assert other.get_version(users, 1).schema_id == first
+    assert other.get_version(users, "latest").version == 2
+    with_metadata = other.get_latest_with_metadata(users, {})
+    assert (with_metadata.schema_id, with_metadata.version) == (second, 2)
+    with pytest.raises(SchemaRegistryError) as no_metadata:
+        other.get_latest_with_metadata(users, {"owner": "team-a"})
+    assert code_of(no_metadata) == (404, 40403)
+
+    assert other.get_subjects(subject_prefix=ns) == [accounts, users]
+    assert other.get_subjects(subject_prefix=ns, offset=1, limit=1) == [users]
+    # other tests of this module register the same content under subjects of their own
+    mine = [s for s in other.get_subjects_by_schema_id(first) if s.startswith(ns)]
+    assert mine == [accounts, users]
+    versions = other.get_schema_versions(first)
+    assert {(v.subject, v.version) for v in versions if v.subject.startswith(ns)} == {
+        (accounts, 1),
+        (users, 1),
     }
     assert set(other.get_schema_types()) >= {"AVRO", "PROTOBUF"}
 
-    found = other.lookup_schema("users-value", Schema(USER_V2, "AVRO"))
-    assert (found.schema_id, found.version) == (second, 2)
+    found = other.lookup_schema(users, Schema(USER_V2, "AVRO"))
+    assert (found.schema_id, found.version, found.subject) == (second, 2, users)
     with pytest.raises(SchemaRegistryError) as missing:
-        other.lookup_schema("users-value", Schema(USER_BAD, "AVRO"))
-    assert missing.value.error_code == 40403
+        other.lookup_schema(users, Schema(USER_BAD, "AVRO"))
+    assert code_of(missing) == (404, 40403)
     with pytest.raises(SchemaRegistryError) as unknown:
-        other.get_version("nobody", 1)
-    assert unknown.value.error_code == 40401
+        other.get_version(f"{ns}nobody", 1)
+    assert code_of(unknown) == (404, 40401)
+    with pytest.raises(SchemaRegistryError) as no_version:
+        other.get_version(users, 9)
+    assert code_of(no_version) == (404, 40402)
+    with pytest.raises(SchemaRegistryError) as no_id:
+        other.get_schema(10**9)
+    assert code_of(no_id) == (404, 40403)
+
+    other.clear_latest_caches()
+    other.clear_caches()
+    assert other.get_latest_version(users).schema_id == second
+    assert SchemaRegistryClient.new_client(other.config()).get_version(users, 1).version == 1
+    other.close()
 
 
-def test_compatibility_and_config(client: SchemaRegistryClient) -> None:
-    client.register_schema("compat-value", Schema(USER_V1, "AVRO"))
-    assert client.test_compatibility("compat-value", Schema(USER_V2, "AVRO")) is True
-    assert client.test_compatibility("compat-value", Schema(USER_BAD, "AVRO")) is False
-    assert client.test_compatibility_all_versions("compat-value", Schema(USER_V2, "AVRO"))
+def test_compatibility_and_config(sr: SchemaRegistryClient, ns: str) -> None:
+    subject = f"{ns}compat-value"
+    sr.register_schema(subject, Schema(USER_V1, "AVRO"))
+    assert sr.test_compatibility(subject, Schema(USER_V2, "AVRO")) is True
+    assert sr.test_compatibility(subject, Schema(USER_BAD, "AVRO")) is False
+    bad = Schema(USER_BAD, "AVRO")
+    assert sr.test_compatibility(subject, bad, version=1, verbose=True) is False
+    assert sr.test_compatibility_all_versions(subject, Schema(USER_V2, "AVRO")) is True
+    assert sr.test_compatibility_all_versions(subject, Schema(USER_BAD, "AVRO")) is False
     with pytest.raises(SchemaRegistryError) as incompatible:
-        client.register_schema("compat-value", Schema(USER_BAD, "AVRO"))
-    assert incompatible.value.http_status_code == 409
+        sr.register_schema(subject, Schema(USER_BAD, "AVRO"))
+    assert code_of(incompatible) == (409, 409)
+    assert "age" in incompatible.value.error_message
 
-    assert client.get_compatibility() == "BACKWARD"
+    assert sr.get_compatibility() == "BACKWARD"
     with pytest.raises(SchemaRegistryError) as no_config:
-        client.get_compatibility("compat-value")
-    assert no_config.value.error_code == 40408
-    client.set_compatibility("compat-value", "NONE")
-    assert client.get_compatibility("compat-value") == "NONE"
-    assert client.register_schema("compat-value", Schema(USER_BAD, "AVRO")) > 0
-    client.set_compatibility(level="FULL")
-    assert client.get_config().compatibility_level is not None
-    assert client.get_config().compatibility_level.value == "FULL"
-    assert client.delete_config("compat-value").compatibility_level.value == "NONE"
+        sr.get_compatibility(subject)
+    assert code_of(no_config) == (404, 40408)
+    sr.set_compatibility(subject, "NONE")
+    assert sr.get_compatibility(subject) == "NONE"
+    assert sr.register_schema(subject, Schema(USER_BAD, "AVRO")) > 0
+    full = ServerConfig(compatibility=ConfigCompatibilityLevel.FULL)
+    assert sr.set_config(subject, full)["compatibility"] == "FULL"  # the raw answer
+    level = sr.get_config(subject).compatibility_level
+    assert level == ConfigCompatibilityLevel.FULL
+    assert sr.delete_config(subject).compatibility_level == ConfigCompatibilityLevel.FULL
+    try:
+        sr.set_compatibility(level="FULL_TRANSITIVE")
+        assert sr.get_config().compatibility_level == ConfigCompatibilityLevel.FULL_TRANSITIVE
+    finally:
+        sr.set_compatibility(level="BACKWARD")
     with pytest.raises(SchemaRegistryError) as bad_level:
-        client.set_compatibility(level="SIDEWAYS")
-    assert bad_level.value.error_code == 42203
+        sr.set_compatibility(level="SIDEWAYS")
+    assert code_of(bad_level) == (422, 42203)
 
 
-def test_delete_soft_and_permanent(client: SchemaRegistryClient, registry_url: str) -> None:
-    client.register_schema("del-value", Schema(USER_V1, "AVRO"))
-    client.register_schema("del-value", Schema(USER_V2, "AVRO"))
-    assert client.delete_version("del-value", 2) == 2
-    assert client.get_versions("del-value") == [1]
-    assert client.get_versions("del-value", deleted=True) == [1, 2]
-    assert client.delete_version("del-value", 2, permanent=True) == 2
+def test_delete_soft_and_permanent(sr: SchemaRegistryClient, ck_registry: str, ns: str) -> None:
+    subject = f"{ns}del-value"
+    first = sr.register_schema(subject, Schema(USER_V1, "AVRO"))
+    sr.register_schema(subject, Schema(USER_V2, "AVRO"))
+    assert sr.delete_version(subject, 2) == 2
+    assert sr.get_versions(subject) == [1]
+    assert sr.get_versions(subject, deleted=True) == [1, 2]
+    assert sr.get_versions(subject, deleted_only=True) == [2]
+    assert sr.get_version(subject, 2, deleted=True).version == 2
+    with pytest.raises(SchemaRegistryError) as hidden:
+        fresh(ck_registry).get_version(subject, 2)
+    assert code_of(hidden) == (404, 40402)
+    assert sr.delete_version(subject, 2, permanent=True) == 2
     with pytest.raises(SchemaRegistryError) as not_soft:
-        client.delete_subject("del-value", permanent=True)
-    assert not_soft.value.error_code == 40405
-    assert client.delete_subject("del-value") == [1]
-    assert client.get_subjects() == []
-    assert client.get_subjects(deleted=True) == ["del-value"]
+        sr.delete_subject(subject, permanent=True)
+    assert code_of(not_soft) == (404, 40405)
+    assert sr.delete_subject(subject) == [1]
+    assert sr.get_subjects(subject_prefix=ns) == []
+    assert sr.get_subjects(subject_prefix=ns, deleted=True) == [subject]
+    assert sr.get_subjects(subject_prefix=ns, deleted_only=True) == [subject]
+    assert subject not in sr.get_subjects_by_schema_id(first)
+    assert subject in sr.get_subjects_by_schema_id(first, deleted=True)
     with pytest.raises(SchemaRegistryError) as twice:
-        client.delete_subject("del-value")
-    assert twice.value.error_code == 40404
-    assert client.delete_subject("del-value", permanent=True) == [1]
-    assert fresh(registry_url).get_subjects(deleted=True) == []
+        sr.delete_subject(subject)
+    assert code_of(twice) == (404, 40404)
+    assert sr.delete_subject(subject, permanent=True) == [1]
+    assert fresh(ck_registry).get_subjects(subject_prefix=ns, deleted=True) == []
+    # the content keeps its id; numbering restarts once nothing is left
+    again = fresh(ck_registry).register_schema_full_response(subject, Schema(USER_V1, "AVRO"))
+    assert (again.schema_id, again.version) == (first, 1)
 
 
-def test_references(client: SchemaRegistryClient) -> None:
-    address_id = client.register_schema("address", Schema(ADDRESS, "AVRO"))
-    refs = [SchemaReference("com.example.Address", "address", 1)]
-    customer_id = client.register_schema("customer-value", Schema(CUSTOMER, "AVRO", refs))
+def test_references(sr: SchemaRegistryClient, ns: str) -> None:
+    address_subject, customer_subject = f"{ns}address", f"{ns}customer-value"
+    address_id = sr.register_schema(address_subject, Schema(ADDRESS, "AVRO"))
+    refs = [SchemaReference("com.example.Address", address_subject, 1)]
+    customer_id = sr.register_schema(customer_subject, Schema(CUSTOMER, "AVRO", refs))
     assert customer_id != address_id
-    fetched = client.get_schema(customer_id)
+    fetched = sr.get_schema(customer_id)
     assert [(r.name, r.subject, r.version) for r in fetched.references] == [
-        ("com.example.Address", "address", 1)
+        ("com.example.Address", address_subject, 1)
     ]
-    assert client.get_referenced_by("address", 1) == [customer_id]
+    assert sr.get_referenced_by(address_subject, 1) == [customer_id]
+    assert sr.lookup_schema(customer_subject, Schema(CUSTOMER, "AVRO", refs)).version == 1
     with pytest.raises(SchemaRegistryError) as referenced:
-        client.delete_version("address", 1)
-    assert referenced.value.error_code == 42206
+        sr.delete_version(address_subject, 1)
+    assert code_of(referenced) == (422, 42206)
+
+    # Confluent's Avro serde resolves the reference itself and reads what it wrote.
+    ctx = SerializationContext(f"{ns}customer", MessageField.VALUE)
+    conf = {"auto.register.schemas": False, "use.latest.version": True}
+    serializer = AvroSerializer(sr, schema_str=None, conf=conf)
+    payload = serializer({"home": {"street": "Main St 1"}}, ctx)
+    assert payload is not None and int.from_bytes(payload[1:5]) == customer_id
+    reader = SchemaRegistryClient({"url": sr.config()["url"], "max.retries": 0})
+    assert AvroDeserializer(reader)(payload, ctx) == {"home": {"street": "Main St 1"}}
 
 
-def test_mode_and_contexts(client: SchemaRegistryClient) -> None:
-    assert client.get_global_mode() == "READWRITE"
-    assert client.update_mode("locked", "READONLY") == "READONLY"
-    assert client.get_mode("locked") == "READONLY"
+def test_modes_and_contexts(sr: SchemaRegistryClient, ns: str) -> None:
+    locked, other = f"{ns}locked", f"{ns}other"
+    assert sr.get_global_mode() == "READWRITE"
+    assert sr.update_mode(locked, "READONLY") == "READONLY"
+    assert sr.get_mode(locked) == "READONLY"
     with pytest.raises(SchemaRegistryError) as readonly:
-        client.register_schema("locked", Schema(USER_V1, "AVRO"))
-    assert readonly.value.error_code == 42205
-    assert client.delete_mode("locked") == "READONLY"
-    assert client.get_contexts() == ["."]
+        sr.register_schema(locked, Schema(USER_V1, "AVRO"))
+    assert code_of(readonly) == (422, 42205)
+    assert sr.delete_mode(locked) == "READONLY"
+    with pytest.raises(SchemaRegistryError) as no_mode:
+        sr.get_mode(locked)
+    assert code_of(no_mode) == (404, 40409)
+
+    sr.register_schema(other, Schema(USER_V1, "AVRO"))
+    try:
+        assert sr.update_global_mode("READONLY") == "READONLY"
+        assert sr.get_global_mode() == "READONLY"
+        with pytest.raises(SchemaRegistryError) as global_readonly:
+            sr.register_schema(f"{ns}third", Schema(USER_V2, "AVRO"))
+        assert code_of(global_readonly) == (422, 42205)
+        with pytest.raises(SchemaRegistryError) as not_empty:
+            sr.update_global_mode("IMPORT")
+        assert code_of(not_empty) == (422, 42205)
+        assert sr.update_global_mode("IMPORT", force=True) == "IMPORT"
+    finally:
+        assert sr.update_global_mode("READWRITE") == "READWRITE"
+    assert sr.get_contexts() == ["."]
 
 
-def test_avro_serializer_round_trip(client: SchemaRegistryClient, registry_url: str) -> None:
-    """The default subject strategy first asks for associations; a 404 makes it fall back."""
-    serializer = AvroSerializer(client, USER_V1)
-    context = SerializationContext("users", MessageField.VALUE)
-    payload = serializer({"id": 42}, context)
+def test_associations_are_answered_without_retries(sr: SchemaRegistryClient, ns: str) -> None:
+    with pytest.raises(SchemaRegistryError) as none:
+        sr.get_associations_by_resource_name(f"{ns}orders", "-", "topic", ["value"])
+    assert code_of(none) == (404, 40410)
+    request = AssociationCreateOrUpdateRequest(
+        resource_name=f"{ns}orders",
+        resource_namespace="-",
+        resource_id=f"{ns}orders-id",
+        resource_type="topic",
+        associations=[AssociationCreateOrUpdateInfo(subject=f"{ns}orders-value")],
+    )
+    with pytest.raises(SchemaRegistryError) as create:
+        sr.create_association(request)
+    assert code_of(create) == (422, 42212)
+    with pytest.raises(SchemaRegistryError) as delete:
+        sr.delete_associations(f"{ns}orders-id")
+    assert code_of(delete) == (404, 40410)
+
+
+def test_avro_serde_default_strategy_and_guid_framing(
+    sr: SchemaRegistryClient, ck_registry: str, ns: str
+) -> None:
+    """The default subject strategy first asks for associations; a 404 makes it fall back
+    to ``{topic}-value``. Header framing carries the schema's GUID instead of its id."""
+    ctx = SerializationContext(f"{ns}users", MessageField.VALUE)
+    payload = AvroSerializer(sr, USER_V1)({"id": 42}, ctx)
     assert payload is not None and payload[0] == 0
-    deserializer = AvroDeserializer(fresh(registry_url))
-    assert deserializer(payload, context) == {"id": 42}
-    assert client.get_latest_version("users-value").schema_id == int.from_bytes(payload[1:5])
+    assert AvroDeserializer(fresh(ck_registry))(payload, ctx) == {"id": 42}
+    assert sr.get_latest_version(f"{ns}users-value").schema_id == int.from_bytes(payload[1:5])
+
+    conf = {"schema.id.serializer": header_schema_id_serializer}
+    headered_ctx = SerializationContext(f"{ns}users", MessageField.VALUE, headers=[])
+    value = {"id": 7, "email": "ada@example.com"}  # CKP refuses payloads of <= 5 bytes
+    body = AvroSerializer(sr, USER_V2, conf=conf)(value, headered_ctx)
+    [(name, header)] = headered_ctx.headers
+    assert name == "__value_schema_id" and header[0] == 1 and len(header) == 17
+    reader = AvroDeserializer(
+        fresh(ck_registry), conf={"schema.id.deserializer": dual_schema_id_deserializer}
+    )
+    assert reader(body, headered_ctx) == value
+
+
+def make_order() -> order_pb2.Order:
+    order = order_pb2.Order(
+        order_id=42,
+        customer="Ada",
+        shipping=address_pb2.Address(street="Main St 1", city="Berlin"),
+        status=order_pb2.PAID,
+        created=Timestamp(seconds=1_700_000_000),
+    )
+    order.lines.add(sku="A-1", quantity=2, unit_price=9.99)
+    return order
+
+
+def test_protobuf_serde_with_a_reference(
+    sr: SchemaRegistryClient, ck_registry: str, ns: str
+) -> None:
+    """Confluent's Protobuf serializer registers the import as a reference (subject =
+    import path) and the main file as a base64 descriptor; its deserializer fetches both
+    with ``format=serialized`` and rebuilds the message."""
+    ctx = SerializationContext(f"{ns}orders", MessageField.VALUE)
+    message = make_order()
+    payload = ProtobufSerializer(order_pb2.Order, sr)(message, ctx)
+    assert payload is not None
+    schema_id = int.from_bytes(payload[1:5])
+    reader = ProtobufDeserializer(order_pb2.Order, schema_registry_client=fresh(ck_registry))
+    assert reader(payload, ctx) == message
+
+    reference = "regcast_demo/address.proto"
+    stored = sr.get_schema(schema_id)
+    assert stored.schema_type == "PROTOBUF" and "message Order" in stored.schema_str
+    assert [(r.name, r.subject) for r in stored.references] == [(reference, reference)]
+    serialized = fresh(ck_registry).get_schema(schema_id, fmt="serialized").schema_str
+    descriptor = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(serialized))
+    assert [m.name for m in descriptor.message_type] == ["Order", "OrderKey"]
+    assert reference in descriptor.dependency
+    dep = fresh(ck_registry).get_version(reference, 1, fmt="serialized").schema.schema_str
+    dep_descriptor = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(dep))
+    assert [m.name for m in dep_descriptor.message_type] == ["Address"]

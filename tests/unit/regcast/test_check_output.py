@@ -74,7 +74,7 @@ def test_json_document_is_complete() -> None:
                 "verdict": "incompatible",
                 "passed": False,
                 "compatibility": "BACKWARD",
-                "findings": [{"message": "bad", "line": 4, "column": None}],
+                "findings": [{"message": "bad", "line": 4, "column": None, "errorType": None}],
                 "notes": [],
                 "importedBy": None,
                 "registered": None,

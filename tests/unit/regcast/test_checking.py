@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from regcast.checking import _findings, _load_targets, collect_schema_files
+from regcast.checking import (
+    _findings,
+    _load_targets,
+    collect_schema_files,
+    readable_incompatibility,
+    summarize_incompatibility,
+)
 from regcast.config import ConfigError, load_config
 from regcast.schema_files import LineLocator
 
@@ -97,3 +103,47 @@ def test_findings_drop_context_entries_and_locate_the_rest() -> None:
     )
     assert [f.line for f in findings] == [7]
     assert notes == ["conflicts with version 3"]
+
+
+def test_incompatibilities_read_as_type_description_and_info() -> None:
+    locator = LineLocator(paths={"fields/1": 8})
+    raw = (
+        "{errorType:'TYPE_MISMATCH', description:'The type (path '/fields/1/type') of a "
+        "field in the new schema does not match with the old schema', "
+        "additionalInfo:'reader type: STRING not compatible with writer type: LONG'}"
+    )
+    (finding,), _ = _findings([raw], locator)
+    assert finding.message == (
+        "TYPE_MISMATCH: The type (path '/fields/1/type') of a field in the new schema does "
+        "not match with the old schema (reader type: STRING not compatible with writer "
+        "type: LONG)"
+    )
+    assert (finding.line, finding.error_type) == (8, "TYPE_MISMATCH")
+    no_info = (
+        "{errorType:'FIELD_SCALAR_KIND_CHANGED', description:'At '#/Order/2'', additionalInfo:''}"
+    )
+    assert readable_incompatibility(no_info) == (
+        "FIELD_SCALAR_KIND_CHANGED: At '#/Order/2'",
+        "FIELD_SCALAR_KIND_CHANGED",
+    )
+    assert readable_incompatibility("something else") == ("something else", None)
+
+
+def test_a_409_message_is_summarized_without_the_old_schema() -> None:
+    message = (
+        'Schema being registered is incompatible with an earlier schema for subject "s", '
+        "details: [{errorType:'READER_FIELD_MISSING_DEFAULT_VALUE', description:'The field "
+        "'b' at path '/fields/1' in the new schema has no default value', additionalInfo:'b'}, "
+        "{errorType:'TYPE_MISMATCH', description:'The type (path '/fields/0/type') differs', "
+        "additionalInfo:'reader type: INT not compatible with writer type: STRING'}, "
+        '{oldSchemaVersion: 4}, {oldSchema: \'{"type":"record","name":"E"}\'}, '
+        "{validateFields: 'false', compatibility: 'BACKWARD'}]"
+    )
+    assert summarize_incompatibility(message) == (
+        "conflicts with version 4:\n"
+        "  READER_FIELD_MISSING_DEFAULT_VALUE: The field 'b' at path '/fields/1' in the new "
+        "schema has no default value (b)\n"
+        "  TYPE_MISMATCH: The type (path '/fields/0/type') differs (reader type: INT not "
+        "compatible with writer type: STRING)"
+    )
+    assert summarize_incompatibility("no details") == "no details"

@@ -212,12 +212,11 @@ def test_api_versions_falls_back_to_v0_when_the_refusal_lists_no_range(
 
 
 def test_api_versions_refused_at_v0_fails_the_connection(clock: FakeClock) -> None:
+    def refuse(request: ReceivedRequest) -> dict[str, Any]:
+        return {"error_code": 35, "api_keys": [], "throttle_time_ms": 0}
+
     with FakeBroker() as fake:
-        fake.handlers[int(ApiKey.API_VERSIONS)] = lambda request: {
-            "error_code": 35,
-            "api_keys": [],
-            "throttle_time_ms": 0,
-        }
+        fake.handlers[int(ApiKey.API_VERSIONS)] = refuse
         client = make_client(fake.bootstrap, clock)
         poll_until(client, clock, lambda: client.is_connection_failed(-1))
         error = client.connection_error(-1)

@@ -183,6 +183,28 @@ def test_tagged_fields_golden_and_skipping() -> None:
     assert reader.read_int8() == 7
 
 
+@given(st.dictionaries(UINT32, SHORT_BINARY, max_size=6))
+def test_tagged_fields_round_trip_and_every_prefix_is_truncated(
+    fields: dict[int, bytes],
+) -> None:
+    """A tag section as the protocol guide lays it out: count, then tag, size and bytes
+    per field, tags ascending (what the codec's encoder writes for tagged fields)."""
+    out = bytearray()
+    p.write_unsigned_varint(out, len(fields))
+    for tag in sorted(fields):
+        p.write_unsigned_varint(out, tag)
+        p.write_unsigned_varint(out, len(fields[tag]))  # the size itself, not size + 1
+        out += fields[tag]
+    encoded = bytes(out)
+    reader = Reader(encoded)
+    got = [(tag, sub.read_raw(sub.remaining)) for tag, sub in reader.read_tagged_fields()]
+    reader.expect_end("tag section")
+    assert got == sorted(fields.items())
+    for cut in range(len(encoded)):
+        with pytest.raises(ProtocolError):
+            Reader(encoded[:cut]).read_tagged_fields()
+
+
 # ---------------------------------------------------------------- hostile input
 
 
