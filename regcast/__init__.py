@@ -1,8 +1,12 @@
 """regcast: typed records to Apache Kafka, schemas in a Confluent-compatible registry.
 
 The distribution holds three packages that stand on their own, plus this one, which
-wires them together for people: the ``regcast`` command line (``regcast.cli``) and
-the helpers it needs to start local services (``regcast.local_broker``).
+wires them together for people: the ``regcast`` command line (``regcast.cli``, one
+module per command in ``regcast.commands``) and what the commands share: schema files
+and ``regcast.toml`` (``schema_files``, ``config``, ``registration``, ``checking``),
+JSON lines to typed values (``json_records``), the producer glue (``pipeline``), a
+fetch-only reader for the demo's read-back (``readback``), and local peers for the
+demo (``local_registry``, ``local_broker``).
 
 - ``producer``: a Kafka producer written from the wire protocol up.
 - ``serdes``: serializers that frame records with a schema id (Confluent's format).

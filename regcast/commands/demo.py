@@ -245,8 +245,8 @@ def demo(
     Starts a registry (SQLite) and a Tansu broker unless --registry / --bootstrap are
     given, registers the schemas in regcast.toml, produces --records typed orders
     (Avro and Protobuf) with a progress bar, reads a sample back through serdes, and
-    prints throughput and the bytes saved against embedding schemas. Ctrl-C stops it
-    cleanly.
+    prints throughput and the bytes saved against embedding schemas. Ctrl-C (or
+    SIGTERM) stops it cleanly.
     """
     config = load_cli_config(config_path)
     root = _repo_root(config)

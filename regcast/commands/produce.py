@@ -16,7 +16,8 @@ Theory of operation
    future is counted exactly once as delivered or failed (:class:`DeliveryStats`).
 
 Exit: 0 all delivered; 1 some lines were rejected, the rest delivered; 2 any record
-not delivered (broker down, timeouts), or a usage/registry error; 130 on Ctrl-C.
+not delivered (broker down, timeouts), or a usage/registry error; 130 on Ctrl-C and
+143 on SIGTERM, after flushing what was sent.
 """
 
 from __future__ import annotations
