@@ -325,9 +325,13 @@ def prepare(url: str) -> None:
             assert response.json()["id"] == i + 1, response.text
 
 
-def transitive_check(url: str) -> list[dict[str, Any]]:
-    """100 live versions at BACKWARD_TRANSITIVE; the candidate fails only against v1."""
-    subject = "history"
+HISTORY = "history"
+
+
+def build_history(url: str) -> None:
+    """100 live versions at BACKWARD_TRANSITIVE; v1's ``id`` is a string, later ones a
+    long, so a candidate adding one more optional field fails against v1 only."""
+    subject = HISTORY
     headers = {"Content-Type": MEDIA}
     with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
         http.put(f"/config/{subject}", json={"compatibility": "NONE"}).raise_for_status()
@@ -343,7 +347,19 @@ def transitive_check(url: str) -> list[dict[str, Any]]:
         ).raise_for_status()
         versions = http.get(f"/subjects/{subject}/versions").json()
         assert len(versions) == CHECK_VERSIONS, versions
+
+
+def transitive_check(url: str) -> list[dict[str, Any]]:
+    """The check walking all 100 versions, timed one request at a time, in a process
+    that has not seen the subject yet: its first check also parses all 100 stored
+    schemas. (The endpoints are called once on an empty subject first, so that FastAPI's
+    and the thread pool's first-call costs, ~10 ms, are not counted as the check's.)"""
+    subject = HISTORY
+    headers = {"Content-Type": MEDIA}
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
         candidate = {"schema": bench_schema("History", CHECK_VERSIONS)}
+        for path in ("/compatibility/subjects/empty/versions", "/subjects/empty/versions"):
+            http.post(path, json=candidate).raise_for_status()
         rows = []
         for label, method, path, expected in (
             (
@@ -409,11 +425,9 @@ def run(
                 if database_url is None:
                     continue
                 env = {"REGCAST_DATABASE_URL": database_url}
-                with serve(
-                    ["--factory", "registry_service.app:create_app"],
-                    env,
-                    Path(tmp) / f"registry-{backend}.log",
-                ) as server:
+                target = ["--factory", "registry_service.app:create_app"]
+                log = Path(tmp) / f"registry-{backend}.log"
+                with serve(target, env, log) as server:
                     prepare(server.url)
                     for case in CASES:
                         base = drive(ceiling, "ceiling", seconds, connections, load_processes)
@@ -423,6 +437,8 @@ def run(
                         row["vs_ceiling"] = row["requests_per_s"] / base["requests_per_s"]
                         row["cpu_vs_ceiling"] = base["server_cpu_us"] / row["server_cpu_us"]
                         rows.append({"backend": backend, **row})
+                    build_history(server.url)
+                with serve(target, env, log) as server:  # a new process: nothing parsed yet
                     rows += [{"backend": backend, **r} for r in transitive_check(server.url)]
     if ceilings:
         summary = {
@@ -486,9 +502,11 @@ def targets(rows: list[dict[str, Any]]) -> list[str]:
             )
         existing = by[(backend, "register-existing")]
         ratio = get_id["requests_per_s"] / existing["requests_per_s"]
+        cpu_ratio = existing["server_cpu_us"] / get_id["server_cpu_us"]
         lines.append(
-            f"{backend}: get-by-id / register-existing = {ratio:.2f}x, target <= 2x: "
-            f"{'met' if ratio <= 2 else 'MISSED'}"
+            f"{backend}: get-by-id / register-existing = {ratio:.2f}x in req/s "
+            f"({cpu_ratio:.2f}x in server CPU per request), target <= 2x: "
+            f"{'met' if max(ratio, cpu_ratio) <= 2 else 'MISSED'}"
         )
         for case in ("get-by-id", "get-latest", "register-existing", "register-new"):
             p99 = by[(backend, case)]["p99_ms"]
@@ -500,7 +518,8 @@ def targets(rows: list[dict[str, Any]]) -> list[str]:
         worst = max(check["first_ms"], check["p99_ms"])
         lines.append(
             f"{backend}: transitive check over 100 versions, worst = {worst:.1f} ms "
-            f"(first, parsing all 100: {check['first_ms']:.1f} ms), target < 50 ms: "
+            f"(first in a new process, parsing all 100: {check['first_ms']:.1f} ms), "
+            "target < 50 ms: "
             f"{'met' if worst < 50 else 'MISSED'}"
         )
     return lines

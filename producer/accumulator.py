@@ -108,6 +108,8 @@ class RecordAccumulator:
         self._incomplete_lock = threading.Lock()
         self._drain_index: dict[int, int] = {}
         self._flushes_in_progress = 0
+        self.batches_created = 0
+        """Counts every batch opened; the sender re-checks it before sleeping."""
         self._flush_lock = threading.Lock()
         self._closed = False
 
@@ -160,6 +162,7 @@ class RecordAccumulator:
                     if future is None:  # a new batch takes any first record
                         raise AssertionError("a new batch refused its first record")
                     queue.batches.append(batch)
+                    self.batches_created += 1
                     with self._incomplete_lock:
                         self._incomplete.add(batch)
                     return future, True

@@ -208,7 +208,7 @@ class Producer:
             appended = size_bytes - _RECORD_BOUND_BYTES + _RECORD_FRAMING_BYTES
             self._keyless.on_append(topic, partition, appended, cluster)
         if wake:
-            self._sender.wakeup()
+            self._sender.wakeup_for_batch(now_ms)
         return future
 
     def _topic_partition(self, topic: str, partition: int) -> TopicPartition:

@@ -9,6 +9,7 @@ reads) before FastAPI routes them.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -35,9 +36,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         service.start()
+        # Everything alive now (modules, FastAPI, SQLAlchemy, protoc...) lives as long as
+        # the process: keep it out of the garbage collector's full collections, which
+        # otherwise walk ~100k such objects (~50 ms here) in the middle of some request.
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             service.close()
 
     app = FastAPI(

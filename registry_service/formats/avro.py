@@ -329,7 +329,9 @@ class _Builder:
     def _aliases(
         self, schema: dict[str, Json], namespace: str | None, what: str, qualify: bool
     ) -> list[str]:
-        raw = schema.get("aliases", [])
+        if "aliases" not in schema:
+            return []
+        raw = schema["aliases"]
         if not isinstance(raw, list) or not all(isinstance(a, str) and a for a in raw):
             raise InvalidSchemaError(f"Invalid schema: 'aliases' of {what} must be strings")
         if qualify and namespace:
@@ -474,7 +476,7 @@ class _Builder:
 
 
 def _join(path: str, *parts: str) -> str:
-    return path.rstrip("/") + "/" + "/".join(parts)
+    return ("" if path == "/" else path.rstrip("/")) + "/" + "/".join(parts)
 
 
 def _extras(schema: dict[str, Json], known: set[str]) -> dict[str, Json]:
@@ -482,6 +484,8 @@ def _extras(schema: dict[str, Json], known: set[str]) -> dict[str, Json]:
 
     A decimal's ``scale`` of 0 is dropped because it is the default.
     """
+    if known.issuperset(schema):
+        return {}  # the common case: nothing beyond the type's own attributes
     out: dict[str, Json] = {}
     for key in _LOGICAL_KEYS:
         if key in schema and key not in known:

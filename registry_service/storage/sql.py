@@ -24,9 +24,12 @@ over at once. On PostgreSQL the generation UPDATE also calls ``pg_notify`` on ch
 ``regcast_registry`` (delivered at commit), which ``wait_for_change`` (the cache
 watcher) listens for on a connection of its own.
 
-Creating the tables is idempotent and, on PostgreSQL, done under an advisory lock so
-several processes may start at once. ``SCHEMA_VERSION`` records the table layout; a
-database written by a newer layout is refused rather than misread.
+Migrations come with the code: ``MIGRATIONS`` is the ordered list of steps from an
+empty database to the current table layout, and ``registry_state.schema_version`` says
+how many of them a database has had. Opening a store runs the missing ones in one
+transaction - on PostgreSQL under an advisory lock, so several processes may start at
+once (on SQLite a process that loses the race to create a table retries). A database
+from a newer layout than this code knows is refused rather than misread.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -57,7 +60,6 @@ from registry_service.storage.base import (
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 _PG_INIT_LOCK_KEY = 0x72656763  # "regc": serialises table creation across processes
 NOTIFY_CHANNEL = "regcast_registry"
 
@@ -115,6 +117,49 @@ modes = sa.Table(
     sa.Column("subject", sa.Text, primary_key=True),
     sa.Column("mode", sa.String(32), nullable=False),
 )
+
+
+def _layout_1(conn: Connection) -> None:
+    """The first layout: the tables above, and the state row."""
+    metadata.create_all(conn)
+    conn.execute(sa.insert(registry_state).values(id=1, generation=0, schema_version=0))
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_layout_1,)
+"""Step ``n`` (1-based) turns layout ``n - 1`` into layout ``n``. Append, never edit: a
+later layout adds a step that alters what is there."""
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: Connection) -> int:
+    """Run the steps ``conn``'s database has not had, inside the caller's transaction;
+    returns the layout it started from (0 for an empty database)."""
+    if not sa.inspect(conn).has_table("registry_state"):
+        current = 0
+    else:
+        current = int(
+            conn.execute(
+                sa.select(registry_state.c.schema_version).where(registry_state.c.id == 1)
+            ).scalar_one_or_none()
+            or 0
+        )
+    if current > SCHEMA_VERSION:
+        raise StoreError(
+            f"the database was written by a newer regcast (table layout {current}, this one "
+            f"knows {SCHEMA_VERSION}); upgrade regcast or point REGCAST_DATABASE_URL at "
+            "another database"
+        )
+    for step in MIGRATIONS[current:]:
+        step(conn)
+    if current < SCHEMA_VERSION:
+        conn.execute(
+            sa.update(registry_state)
+            .where(registry_state.c.id == 1)
+            .values(schema_version=SCHEMA_VERSION)
+        )
+        log.info("database migrated from table layout %d to %d", current, SCHEMA_VERSION)
+    return current
+
 
 _SV_COLUMNS = (
     subject_versions.c.subject,
@@ -408,29 +453,14 @@ class SqlStore(Store):
         self._migrate()
 
     def _migrate(self) -> None:
-        """Create missing tables and the state row; idempotent, safe to race."""
+        """Bring the database to ``SCHEMA_VERSION``; idempotent, safe to race."""
         attempts = 5
         for attempt in range(attempts):
             try:
                 with self.engine.begin() as conn:
                     if not self.is_sqlite:
                         conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_INIT_LOCK_KEY})"))
-                    metadata.create_all(conn)
-                    row = conn.execute(
-                        sa.select(registry_state.c.schema_version).where(registry_state.c.id == 1)
-                    ).first()
-                    if row is None:
-                        conn.execute(
-                            sa.insert(registry_state).values(
-                                id=1, generation=0, schema_version=SCHEMA_VERSION
-                            )
-                        )
-                    elif row.schema_version > SCHEMA_VERSION:
-                        raise StoreError(
-                            f"the database was written by a newer regcast (table layout "
-                            f"{row.schema_version}, this one knows {SCHEMA_VERSION}); upgrade "
-                            "regcast or point REGCAST_DATABASE_URL at another database"
-                        )
+                    migrate(conn)
                 return
             except (OperationalError, IntegrityError) as exc:
                 if attempt == attempts - 1:

@@ -16,6 +16,7 @@ from producer.protocol import SUPPORTED_VERSIONS, ApiKey
 from tests.integration.producer.test_network_tansu import (
     Consume,
     Driver,
+    acks_zero_then_acked,
     now_ms,
     partition_response,
     produce_request,
@@ -114,6 +115,16 @@ def test_produce_to_every_leader_reads_back(
     assert sorted((r.partition, r.value) for r in got) == sorted(
         (p, f"p{p}-{i}".encode()) for p in range(6) for i in range(10)
     )
+
+
+def test_acks_zero_produce_completes_when_written(
+    kafka_cluster: MockCluster, driver: Driver, topic: str, consume_all: Consume
+) -> None:
+    kafka_cluster.create_topic(topic, partitions=1)
+    driver.topic_metadata(topic, 1)
+    acks_zero_then_acked(driver, topic)
+    got = consume_all(kafka_cluster.bootstrap_servers, topic, expected=2)
+    assert [(r.key, r.value) for r in got] == [(b"k", b"fire"), (b"k", b"acked")]
 
 
 def test_broker_down_fails_its_in_flight_requests_only(

@@ -381,6 +381,27 @@ def test_acks_zero_completes_once_written(
     poll_until(client, clock, lambda: len(broker.requests_of(ApiKey.PRODUCE)) == 2)
 
 
+def test_an_answer_to_acks_zero_is_dropped_not_a_mismatch(
+    broker: FakeBroker, client: NetworkClient, clock: FakeClock
+) -> None:
+    """Tansu and librdkafka's mock answer acks=0 Produce requests (Kafka does not)."""
+    answer = broker.handlers[int(ApiKey.PRODUCE)]
+
+    def answer_even_acks_zero(request: ReceivedRequest) -> dict[str, Any] | None:
+        return answer(request) or {"responses": [], "throttle_time_ms": 0}
+
+    broker.handlers[int(ApiKey.PRODUCE)] = answer_even_acks_zero
+    bootstrap_metadata(client, clock)
+    done: list[ClientResponse] = []
+    for _ in range(3):
+        send_when_ready(client, clock, produce(0, acks=0, callback=done.append))
+    send_when_ready(client, clock, produce(0, callback=done.append))
+    poll_until(client, clock, lambda: len(done) == 4)
+    assert [r.body is None for r in done] == [True, True, True, False]
+    assert all(r.error is None for r in done)
+    assert client.connection_state(0) is ConnectionState.READY
+
+
 def test_broker_error_code_is_delivered_in_the_body(
     broker: FakeBroker, client: NetworkClient, clock: FakeClock
 ) -> None:
