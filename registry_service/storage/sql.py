@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -176,7 +177,7 @@ _BUMP_GENERATION = (
 )
 _BUMP_GENERATION_AND_NOTIFY = sa.text(
     "UPDATE registry_state SET generation = generation + 1 WHERE id = 1 "
-    "RETURNING pg_notify(:channel, '')"
+    "RETURNING pg_notify(:channel, :sender)"
 )
 
 
@@ -425,6 +426,7 @@ class SqlStore(Store):
             else url.set(drivername="postgresql").render_as_string(hide_password=False)
         )
         self._listener: Any = None  # psycopg.Connection, only on the watcher thread
+        self._process_token = uuid.uuid4().hex  # signs this process's NOTIFYs
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": sqlite_busy_timeout_ms / 1000}
@@ -498,7 +500,10 @@ class SqlStore(Store):
                 if self.is_sqlite:
                     conn.execute(_BUMP_GENERATION)
                 else:  # the same, plus the NOTIFY delivered at commit, in one round trip
-                    conn.execute(_BUMP_GENERATION_AND_NOTIFY, {"channel": NOTIFY_CHANNEL})
+                    conn.execute(
+                        _BUMP_GENERATION_AND_NOTIFY,
+                        {"channel": NOTIFY_CHANNEL, "sender": self._process_token},
+                    )
                 yield SqlTransaction(conn)
         except SQLAlchemyError as exc:
             raise classify(exc) from exc
@@ -519,14 +524,16 @@ class SqlStore(Store):
                 )
                 self._listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
                 return  # a write may have happened while there was no listener
-            # Short waits, so that ``stop`` is noticed within a quarter of a second.
+            # Short waits, so that ``stop`` is noticed within a quarter of a second. This
+            # process's own writes are skipped: it dropped its cache when it made them.
             deadline = time.monotonic() + timeout_s
             while not stop.is_set():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return
-                for _ in self._listener.notifies(timeout=min(remaining, 0.25), stop_after=1):
-                    return
+                for notify in self._listener.notifies(timeout=min(remaining, 0.25)):
+                    if notify.payload != self._process_token:
+                        return
         except psycopg.Error as exc:
             log.warning("cannot listen for other registries' writes, polling: %s", exc)
             self._close_listener()
