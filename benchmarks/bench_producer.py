@@ -2,8 +2,8 @@
 
 Run: ``.venv/bin/python -m benchmarks.bench_producer [--records N] [--rounds R]
 [--scenarios A,B] [--peers regcast,confluent-kafka,...] [--partitions P]
-[--bootstrap HOST:PORT] [--memory] [--profile PATH]``; or call :func:`run` (and
-:func:`run_memory`) for the figures as dicts.
+[--bootstrap HOST:PORT] [--reports futures|callbacks] [--memory] [--profile PATH]``;
+or call :func:`run` (and :func:`run_memory`) for the figures as dicts.
 
 Setup: a Tansu broker started here (``regcast.local_broker``, in-memory log) unless
 ``--bootstrap`` names one; a fresh topic (``--partitions``, default 1) per peer and round.
@@ -19,11 +19,19 @@ Each peer runs in its own subprocess, so ``peak RSS`` (that process's high-water
 ``VmHWM``; :func:`peak_rss_kib` says why not ``ru_maxrss``) is the peer's own,
 interpreter and libraries included; ``base RSS`` is the peak after imports, connecting
 and one warm-up record, before the timed run. The clock runs from the first timed send
-until every delivery report is in (flush). Records are counted as
-delivered by their delivery reports: a callback per record (``on_delivery`` for regcast
-and confluent-kafka, ``add_done_callback`` / ``add_callback`` for aiokafka and
-kafka-python), never by the broker's offsets (Tansu's ListOffsets is not reliable for
-this). MB/s is value payload (10^6 bytes) per second.
+until every delivery report is in (flush). MB/s is value payload (10^6 bytes) per
+second.
+
+Records are counted as delivered by their delivery reports, never by the broker's
+offsets (Tansu's ListOffsets is not reliable for this):
+
+- ``--reports futures`` (default): regcast, aiokafka and kafka-python keep every
+  send()'s future and check each one after flush() has returned (flush returns only
+  when all are done, so the check is outside the clock);
+- ``--reports callbacks``: a callback per record (``on_delivery`` for regcast,
+  ``add_done_callback`` / ``add_callback`` for aiokafka and kafka-python).
+
+confluent-kafka has only ``on_delivery`` callbacks and uses them in both modes.
 
 ``--memory``: 2,000,000 records offered to a broker stalled by the fault proxy
 (``tests/support/fault_proxy.py``), ``buffer_memory`` 8 MiB and ``max_block_ms`` 0, so
@@ -145,9 +153,15 @@ def bench_regcast(args: argparse.Namespace, values: list[bytes], tally: Tally) -
         profiler = Profiler(interval=0.0005)
         profiler.start()
     send, topic, n = p.send, args.topic, len(values)
+    futures: list[Any] = []
     start = time.perf_counter()
-    for i in range(args.records):
-        send(topic, value=values[i % n], on_delivery=on_delivery)
+    if args.reports == "callbacks":
+        for i in range(args.records):
+            send(topic, value=values[i % n], on_delivery=on_delivery)
+    else:
+        keep = futures.append
+        for i in range(args.records):
+            keep(send(topic, value=values[i % n]))
     sent_s = time.perf_counter() - start
     p.flush()
     seconds = time.perf_counter() - start
@@ -155,6 +169,8 @@ def bench_regcast(args: argparse.Namespace, values: list[bytes], tally: Tally) -
         profiler.stop()
         Path(args.profile).write_text(profiler.output_text(unicode=True, color=False))
     peak = peak_rss_kib()
+    for future in futures:  # flush() returned: every future is done
+        tally.report(future.exception(timeout=0) if future.done() else "pending after flush")
     p.close()
     return {"seconds": seconds, "send_loop_s": sent_s, "base_rss_kib": base, "peak_rss_kib": peak}
 
@@ -236,13 +252,24 @@ def bench_aiokafka(args: argparse.Namespace, values: list[bytes], tally: Tally) 
             await (await p.send(args.topic, value=b"warm-up"))
             base = peak_rss_kib()
             send, topic, n = p.send, args.topic, len(values)
+            futures: list[asyncio.Future[Any]] = []
             start = time.perf_counter()
-            for i in range(args.records):
-                (await send(topic, value=values[i % n])).add_done_callback(done)
+            if args.reports == "callbacks":
+                for i in range(args.records):
+                    (await send(topic, value=values[i % n])).add_done_callback(done)
+            else:
+                keep = futures.append
+                for i in range(args.records):
+                    keep(await send(topic, value=values[i % n]))
             sent_s = time.perf_counter() - start
             await p.flush()
             seconds = time.perf_counter() - start
             peak = peak_rss_kib()
+            for future in futures:
+                if future.done():
+                    done(future)
+                else:
+                    tally.report("pending after flush")
         finally:
             await p.stop()
         return {
@@ -279,13 +306,24 @@ def bench_kafka_python(
         tally.report(exc)
 
     send, topic, n = p.send, args.topic, len(values)
+    futures: list[Any] = []
     start = time.perf_counter()
-    for i in range(args.records):
-        send(topic, value=values[i % n]).add_callback(ok).add_errback(failed)
+    if args.reports == "callbacks":
+        for i in range(args.records):
+            send(topic, value=values[i % n]).add_callback(ok).add_errback(failed)
+    else:
+        keep = futures.append
+        for i in range(args.records):
+            keep(send(topic, value=values[i % n]))
     sent_s = time.perf_counter() - start
     p.flush()
     seconds = time.perf_counter() - start
     peak = peak_rss_kib()
+    for future in futures:
+        if not future.is_done:
+            tally.report("pending after flush")
+        else:
+            tally.report(None if future.succeeded() else future.exception)
     p.close()
     return {"seconds": seconds, "send_loop_s": sent_s, "base_rss_kib": base, "peak_rss_kib": peak}
 
@@ -470,6 +508,7 @@ def run(
     partitions: int = 1,
     bootstrap: str | None = None,
     profile: str | None = None,
+    reports: str = "futures",
 ) -> list[dict[str, Any]]:
     """One row per (scenario, peer): the best round's figures, with ratios vs librdkafka."""
     rows: list[dict[str, Any]] = []
@@ -494,6 +533,8 @@ def run(
                         str(scenario.value_bytes),
                         "--acks",
                         scenario.acks,
+                        "--reports",
+                        reports,
                     ]
                     if profile and peer == "regcast" and round_no == 0:
                         argv += ["--profile", f"{profile}.{name}.txt"]
@@ -515,6 +556,7 @@ def run(
                     "acks": scenario.acks,
                     "idempotence": figures["idempotence"],
                     "peer": peer,
+                    "reports": reports,
                     "records": records,
                     "partitions": partitions,
                     "seconds": figures["seconds"],
@@ -616,7 +658,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     print(
         f"producer throughput: {first['records']:,} records, linger.ms {LINGER_MS}, "
         f"batch size {BATCH_SIZE_BYTES // 1024} KiB, no compression, no keys, "
-        f"{first['partitions']} partition(s), Tansu broker"
+        f"{first['partitions']} partition(s), Tansu broker, delivery reports by "
+        f"{first['reports']}"
     )
     header = (
         f"  {'scn':3} {'value':>6} {'acks':>4} {'idem':>4} {'peer':16} {'records/s':>11} "
@@ -675,6 +718,13 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="run the memory scenario only")
     parser.add_argument("--profile", help="pyinstrument report path prefix (regcast child)")
     parser.add_argument("--buffer-memory", type=int, default=8 * 1024 * 1024)
+    parser.add_argument(
+        "--reports",
+        choices=("futures", "callbacks"),
+        default="futures",
+        help="count deliveries by futures kept and checked after flush (default), or "
+        "by a callback per record (confluent-kafka always uses on_delivery)",
+    )
     # child mode (one peer, one scenario), used by run() and run_memory()
     parser.add_argument("--child", choices=PEERS, help=argparse.SUPPRESS)
     parser.add_argument("--child-memory", action="store_true", help=argparse.SUPPRESS)
@@ -704,6 +754,7 @@ def main() -> None:
         partitions=args.partitions,
         bootstrap=args.bootstrap,
         profile=args.profile,
+        reports=args.reports,
     )
     print_table(rows)
 
