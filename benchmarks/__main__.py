@@ -1,6 +1,7 @@
 """``python -m benchmarks [NAME ...]``: every benchmark in turn (or the named ones).
 
-Names are the ``bench_<name>`` modules: ``records``, ``serdes``, ``producer``, ``registry``.
+Names are the ``bench_<name>`` modules: ``records``, ``serdes``, ``producer``, ``registry``,
+``typed``.
 Each runs with its own defaults; run a module directly to pass it options.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("records", "serdes", "producer", "registry")
+BENCHMARKS = ("records", "serdes", "producer", "registry", "typed")
 
 
 def main(argv: list[str]) -> None:

@@ -330,17 +330,32 @@ class Producer:
     # ------------------------------------------------------------------ introspection
 
     def metrics(self) -> dict[str, Any]:
-        """Counters from the sender: requests and partitions per node, records, retries."""
+        """Counters kept by the sender thread (read without locking: a consistent-enough view).
+
+        ``bytes_sent`` counts record-batch bytes on the wire (after compression);
+        latencies are from a Produce request's creation to its answer.
+        """
         sender = self._sender
+        responses = sender.responses
         return {
+            "records_sent": sender.records_sent,
+            "bytes_sent": sender.bytes_sent,
+            "batches_sent": sender.batches_sent,
+            "average_batch_size_bytes": (
+                sender.bytes_sent / sender.batches_sent if sender.batches_sent else 0.0
+            ),
+            "request_latency_avg_ms": (
+                sender.request_latency_total_ms / responses if responses else 0.0
+            ),
+            "request_latency_max_ms": sender.request_latency_max_ms,
+            "batches_retried": sender.batches_retried,
+            "batches_failed": sender.batches_failed,
+            "records_failed": sender.records_failed,
+            "buffer_available_bytes": self._accumulator.buffer_available_bytes,
             "produce_requests_by_node": dict(sender.produce_requests_by_node),
             "partitions_by_node": {
                 node: set(parts) for node, parts in sender.partitions_by_node.items()
             },
-            "records_sent": sender.records_sent,
-            "batches_retried": sender.batches_retried,
-            "batches_failed": sender.batches_failed,
-            "buffer_available_bytes": self._accumulator.buffer_available_bytes,
         }
 
 

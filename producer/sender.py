@@ -103,8 +103,14 @@ class Sender:
         self.produce_requests_by_node: Counter[int] = Counter()
         self.partitions_by_node: dict[int, set[tuple[str, int]]] = {}
         self.records_sent = 0
+        self.bytes_sent = 0
+        self.batches_sent = 0
         self.batches_retried = 0
         self.batches_failed = 0
+        self.records_failed = 0
+        self.request_latency_total_ms = 0
+        self.request_latency_max_ms = 0
+        self.responses = 0
         self._thread = threading.Thread(
             target=self.run, name=f"regcast-producer-sender-{config.client_id}", daemon=True
         )
@@ -320,6 +326,10 @@ class Sender:
     ) -> None:
         """Runs on the sender thread, from the network client's poll."""
         now_ms = response.received_ms
+        latency_ms = max(now_ms - response.request.created_ms, 0)
+        self.responses += 1
+        self.request_latency_total_ms += latency_ms
+        self.request_latency_max_ms = max(self.request_latency_max_ms, latency_ms)
         if response.error is not None:
             for batch in batches.values():
                 self._complete_batch(batch, response.error, -1, -1, now_ms)
@@ -374,6 +384,8 @@ class Sender:
             if idempotence is not None:
                 idempotence.on_acked(batch)
             self.records_sent += batch.record_count
+            self.bytes_sent += batch.builder.size_bytes
+            self.batches_sent += 1
             self._finish(batch, None, base_offset, log_append_time_ms)
             return
         if idempotence is not None and batch.has_sequence:
@@ -428,6 +440,7 @@ class Sender:
             self._accumulator.sent_batch_done(batch)
         if error is not None:
             self.batches_failed += 1
+            self.records_failed += batch.record_count
         batch.done(base_offset, log_append_time_ms, error)
         self._accumulator.deallocate(batch)
 

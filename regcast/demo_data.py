@@ -15,7 +15,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-__all__ = ["avro_order", "index_of", "order_id", "protobuf_order", "salt_of"]
+__all__ = ["avro_order", "index_of", "order_id", "order_key", "protobuf_order", "salt_of"]
 
 _STATUSES = ("PLACED", "PAID", "SHIPPED", "DELIVERED", "CANCELLED")
 _CITIES = (
@@ -30,12 +30,25 @@ _EPOCH_MS = 1_714_560_000_000  # 2024-05-01T10:40:00Z
 _UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
+def _order_id_bits(i: int, salt: int) -> int:
+    # salt in the top 48 bits, version 4, RFC 4122 variant, i in the low 32 bits.
+    return ((salt & 0xFFFF_FFFF_FFFF) << 80) | (0x4 << 76) | (0b10 << 62) | (i & 0xFFFF_FFFF)
+
+
 def order_id(i: int, salt: int) -> uuid.UUID:
     """A UUID holding ``salt`` (one per demo run) and ``i``."""
-    # salt in the top 48 bits, version 4, RFC 4122 variant, i in the low 32 bits.
-    return uuid.UUID(
-        int=((salt & 0xFFFF_FFFF_FFFF) << 80) | (0x4 << 76) | (0b10 << 62) | (i & 0xFFFF_FFFF)
-    )
+    return uuid.UUID(int=_order_id_bits(i, salt))
+
+
+def _order_id_text(i: int, salt: int) -> str:
+    """``str(order_id(i, salt))``, formatted without building a UUID (once per record)."""
+    h = f"{_order_id_bits(i, salt):032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def order_key(i: int, salt: int) -> bytes:
+    """The record key of order ``i``: its order id as text (see :func:`index_of`)."""
+    return _order_id_text(i, salt).encode()
 
 
 def index_of(key: bytes | str) -> int:
@@ -95,7 +108,7 @@ def protobuf_order(message_class: type[Message], i: int, salt: int) -> Message:
     street, city, postal, country = _CITIES[i % len(_CITIES)]
     placed_ms = _EPOCH_MS + i * 1_337
     order: Any = message_class()
-    order.order_id = str(order_id(i, salt))
+    order.order_id = _order_id_text(i, salt)
     order.customer_id = 10_000 + (i * 7_919) % 90_000
     order.status = 1 + i % len(_STATUSES)
     order.placed_at.seconds = placed_ms // 1000

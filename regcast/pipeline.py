@@ -6,9 +6,10 @@ serdes serializer plugged in as its ``value_serializer``: the serializer runs in
 its sender thread. :class:`DeliveryStats` is the one object both threads touch (one
 lock), so the final summary counts every record exactly once: delivered or failed.
 
-The serialized size of each value is not known until the producer has called the
-serializer, so :func:`measuring` wraps the serializer to note the size of the value it
-just produced; the caller reads it right after ``send()`` returns (same thread).
+Each ``send()`` passes :meth:`DeliveryStats.record` as its ``on_delivery`` callback: one
+bound method for every record (no closure or future callback per record), told the
+serialized value size by the record's metadata. The caller reads the size of what it
+just sent from the returned future's ``value_size``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from typing import Any
 
 __all__ = [
     "DeliveryStats",
-    "MeasuringSerializer",
     "broker_reachable",
     "open_producer",
 ]
@@ -49,20 +49,15 @@ class DeliveryStats:
     def _note(self, text: str) -> None:
         self.errors[text] = self.errors.get(text, 0) + 1
 
-    def on_delivery(self, size_bytes: int) -> Callable[[Any], None]:
-        """A done-callback for one record's future (runs on the producer's thread)."""
-
-        def done(future: Any) -> None:
-            error = future.exception()
-            with self._lock:
-                if error is None:
-                    self.delivered += 1
-                    self.bytes_delivered += size_bytes
-                else:
-                    self.failed += 1
-                    self._note(f"{type(error).__name__}: {error}")
-
-        return done
+    def record(self, error: BaseException | None, metadata: Any) -> None:
+        """``send(..., on_delivery=stats.record)``: one record's outcome (producer's thread)."""
+        with self._lock:
+            if error is None:
+                self.delivered += 1
+                self.bytes_delivered += max(metadata.serialized_value_size, 0)
+            else:
+                self.failed += 1
+                self._note(f"{type(error).__name__}: {error}")
 
     def fail(self, error: BaseException) -> None:
         """``send()`` itself failed (e.g. metadata timeout): sent, and not delivered."""
@@ -98,21 +93,6 @@ class DeliveryStats:
     @property
     def bytes_per_s(self) -> float:
         return self.bytes_delivered / self.elapsed_s
-
-
-class MeasuringSerializer:
-    """Wraps a ``(obj, ctx) -> bytes`` serializer and remembers the last output's size."""
-
-    __slots__ = ("inner", "last_size")
-
-    def __init__(self, inner: Callable[[Any, Any], bytes | None]) -> None:
-        self.inner = inner
-        self.last_size = 0
-
-    def __call__(self, obj: Any, ctx: Any) -> bytes | None:
-        data = self.inner(obj, ctx)
-        self.last_size = 0 if data is None else len(data)
-        return data
 
 
 def broker_reachable(bootstrap: str, timeout_s: float = 3.0) -> str | None:

@@ -17,6 +17,15 @@ Two kinds of entries:
 A reader that loads from the database while a write invalidates the cache must not put
 the stale answer back: every load notes the cache epoch before reading and stores only
 if the epoch has not moved since (``put_if_current``).
+
+``generation`` is the write counter the mutable entries are known to be up to date
+with: every entry holds what the database held at that generation or later. It is only
+ever set to a generation already committed, together with an epoch change that turns
+away loads begun earlier. So if a writer finds the database still at ``generation`` when
+it takes the write lock (``StoreWriter.new_generation == generation + 1``), the entries
+it read are exact and need no second read under the lock. A registration of this
+process changes one subject's versions only; ``advance`` then replaces that entry and
+keeps the rest, provided no other write came between (else it drops everything).
 """
 
 from __future__ import annotations
@@ -69,8 +78,10 @@ class RegistryCache:
         self.guids: BoundedMap[str, int] = BoundedMap(max_schemas)
         self.parsed: BoundedMap[Hashable, Any] = BoundedMap(max_schemas)
         self._mutable: dict[Hashable, Any] = {}
+        self._max_mutable = max_schemas
         self._lock = threading.Lock()
         self.epoch = 0
+        self.generation = -1  # none known yet
 
     def get(self, key: Hashable) -> Any:
         """A mutable entry, or ``MISSING``."""
@@ -79,7 +90,15 @@ class RegistryCache:
     def put_if_current(self, key: Hashable, value: Any, epoch: int) -> None:
         with self._lock:
             if epoch == self.epoch:
-                self._mutable[key] = value
+                self._put(key, value)
+
+    def _put(self, key: Hashable, value: Any) -> None:
+        """Under ``_lock``. Past the bound everything goes, as in ``BoundedMap``."""
+        if self._max_mutable <= 0:
+            return
+        if len(self._mutable) >= self._max_mutable:
+            self._mutable = {}
+        self._mutable[key] = value
 
     def load(self, key: Hashable, loader: Callable[[], V]) -> V:
         """The cached value for ``key``, else ``loader()``'s answer (cached if still current)."""
@@ -91,10 +110,31 @@ class RegistryCache:
         self.put_if_current(key, loaded, epoch)
         return loaded
 
-    def invalidate(self) -> None:
+    def invalidate(self, generation: int | None = None) -> None:
+        """Drop every mutable entry. ``generation``: a write counter value already
+        committed (read from the database, or this process's own write), which every
+        entry loaded from now on reflects; None keeps the current one."""
         with self._lock:
             self.epoch += 1
             self._mutable = {}
+            if generation is not None:
+                self.generation = generation
+
+    def advance(self, generation: int, changed: dict[Hashable, Any]) -> None:
+        """This process committed ``generation``, a write that changed nothing the cache
+        holds but the ``changed`` entries, whose new values are given.
+
+        When the cache was up to date with ``generation - 1``, the other entries still
+        hold and stay; otherwise another write came between and everything is dropped.
+        Either way loads begun before are turned away (epoch).
+        """
+        with self._lock:
+            self.epoch += 1
+            if self.generation != generation - 1:
+                self._mutable = {}
+            self.generation = generation
+            for key, value in changed.items():
+                self._put(key, value)
 
 
 MISSING = _MISSING
@@ -112,20 +152,18 @@ class GenerationWatcher:
         self._interval_s = interval_ms / 1000
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.generation = -1
 
     def check(self) -> None:
-        """Compare the database's write counter with the last one seen; runs on the
-        watcher thread (or a test's)."""
+        """Compare the database's write counter with the one the cache is up to date
+        with; runs on the watcher thread (or a test's)."""
         try:
             generation = self._store.generation()
         except StoreError as exc:
             log.warning("cache watcher cannot read the write counter: %s", exc)
             self._cache.invalidate()
             return
-        if generation != self.generation:
-            self.generation = generation
-            self._cache.invalidate()
+        if generation != self._cache.generation:
+            self._cache.invalidate(generation)
 
     def start(self) -> None:
         if self._interval_s <= 0:

@@ -1,4 +1,4 @@
-"""Two thin ASGI layers in front of the FastAPI routers: media types, and cached reads.
+"""Two thin ASGI layers in front of the FastAPI routers: media types, and hot paths.
 
 ``MediaTypes`` (outermost) does Confluent's content negotiation: answers are JSON under
 ``application/vnd.schemaregistry.v1+json`` unless the request's ``Accept`` asks only for
@@ -7,28 +7,40 @@ the label; an ``Accept`` naming none of the three (nor a wildcard) gets 406, as 
 Confluent's and Karapace's registries. Request bodies are read as JSON whatever their
 ``Content-Type`` (see ``models``).
 
-``CachedReads`` answers the calls every serializer and deserializer makes -
-``GET /schemas/ids/{id}``, ``GET /subjects/{s}/versions/{v}`` and re-registering a
-schema the subject already has (``POST /subjects/{s}/versions``) - straight from the
-service's cache, before FastAPI routes the request. FastAPI's routing and parameter
-binding cost about 100 us a request, several times what the answer itself costs, and
-these are the requests a fleet of consumers repeats. It calls the same ``cached_*``
-methods the routers call first, so an answer is the same whichever layer gives it; on
-anything it does not handle exactly (a cache miss, an unknown or malformed query
-parameter, an invalid version, a body with references, ids or versions) it passes the
-request on - with the body it read, replayed - and the router answers. It never reads
-the database.
+``HotPaths`` answers the calls every serializer and deserializer makes -
+``GET /schemas/ids/{id}``, ``GET /subjects/{s}/versions/{v}`` and registering a schema
+(``POST /subjects/{s}/versions``) - before FastAPI routes the request. FastAPI's routing
+and parameter binding cost about 100 us a request (300 us for a register), several times
+what a cached answer costs, and these are the requests a fleet of clients repeats. Reads
+and re-registrations are answered from the service's cache alone, by the same
+``cached_*`` methods the routers call first, so an answer is the same whichever layer
+gives it. A plain registration (no references, id or version) that the cache cannot
+answer goes to ``RegistryService.register`` on a worker thread, exactly as the router
+would pass it. On anything it does not handle exactly (a read the cache cannot answer,
+an unknown or malformed query parameter, an invalid version, a body with references, ids
+or versions) it passes the request on - with the body it read, replayed - and the router
+answers. Only registrations reach the database from here.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 
-from registry_service.errors import MEDIA_TYPE, InvalidVersionError, RegistryError
+from registry_service.errors import (
+    MEDIA_TYPE,
+    InvalidVersionError,
+    RegistryError,
+    store_failure,
+)
 from registry_service.service import RegistryService, SchemaRequest, parse_version
+from registry_service.storage import StoreError
+
+log = logging.getLogger(__name__)
 
 ASGIApp = Any  # (scope, receive, send) -> awaitable; Starlette's types are not needed here
 
@@ -111,8 +123,8 @@ class MediaTypes:
         await self.app(scope, receive, relabel)
 
 
-class CachedReads:
-    """Cache hits for the two hottest reads, before routing (see the module docstring)."""
+class HotPaths:
+    """Cached reads and plain registrations, before routing (see the module docstring)."""
 
     def __init__(self, app: ASGIApp, service: RegistryService) -> None:
         self.app = app
@@ -139,8 +151,8 @@ class CachedReads:
         await self.app(scope, receive, send)
 
     async def _register(self, scope: dict[str, Any], receive: Any) -> tuple[Any, Any]:
-        """Re-registering a known schema: the cached answer, or None and a ``receive``
-        that replays the body for the router."""
+        """A plain registration's answer (from the cache if it can), or None and a
+        ``receive`` that replays the body for the router."""
         path: str = scope["path"]
         subject = path[10:-9] if path.startswith("/subjects/") else ""
         params = _params(scope["query_string"], _REGISTER_PARAMS)
@@ -163,7 +175,14 @@ class CachedReads:
         request = _plain_register_request(raw)
         if request is None:
             return None, replay
-        return self.service.cached_register(subject, request, normalize), replay
+        body = self.service.cached_register(subject, request, normalize)
+        if body is None:
+            try:
+                body = await run_in_threadpool(self.service.register, subject, request, normalize)
+            except StoreError as exc:
+                log.warning("store failure: %s", exc)
+                raise store_failure(exc) from exc
+        return body, replay
 
     def _answer(self, path: str, query: bytes) -> dict[str, Any] | None:
         """The answer from the cache, or None to let the routers handle the request."""

@@ -10,11 +10,16 @@ keeps rows.
 
 Identity: a schema's ``fingerprint`` (type + canonical text + references, computed by
 the formats) names one global id. Registering looks the fingerprint up; only a schema
-never seen before gets ``max(id) + 1``. All of that happens inside ``Store.write()``,
-which excludes every other writer in every process, so the answer cannot race.
+never seen before gets ``max(id) + 1``. The id and the version number are taken inside
+``Store.write()``, which excludes every other writer in every process, so they cannot
+race. What decides whether a registration may write at all (parsing, mode, version
+rules, compatibility) runs before the lock, on a snapshot of the subject, and runs again
+under the lock only if another write has landed since (``register``).
 
 Reads go through ``RegistryCache``: schema rows and parsed schemas by id forever (ids
-never change content), subject versions, configs and modes until the next write.
+never change content), subject versions, configs and modes until a write changes them
+(a registration of this process replaces the one subject's versions it changed; other
+writes, and any write of another process, drop them all).
 Methods named ``cached_*`` answer only from the cache and return ``None`` on a miss, so
 async routers can serve hits without leaving the event loop; everything else may block
 on the database and is run on a worker thread by the routers.
@@ -23,7 +28,8 @@ on the database and is run on a worker thread by the routers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +45,7 @@ from registry_service.errors import (
     InvalidVersionError,
     OperationNotPermittedError,
     ReferenceExistsError,
+    RegistryError,
     SchemaNotFoundError,
     SubjectConfigNotFoundError,
     SubjectModeNotFoundError,
@@ -71,6 +78,7 @@ from registry_service.storage import (
     StoredSchema,
     StoreReader,
     StoreWriter,
+    SubjectState,
     SubjectVersion,
 )
 
@@ -192,6 +200,27 @@ class ScopeSettings:
     mode: Mode
 
 
+@dataclass(frozen=True, slots=True)
+class SubjectSnapshot:
+    """A subject's settings and versions as the database held them at ``generation``
+    (or, from the cache, at ``generation`` or later: see ``RegistryCache``)."""
+
+    generation: int
+    settings: ScopeSettings
+    versions: list[SubjectVersion]
+
+
+@dataclass(frozen=True, slots=True)
+class _Registered:
+    """What a registration's write did: the answer, the subject's settings and versions
+    as of that write (for the cache), and the schema if it was inserted as a new row."""
+
+    body: dict[str, Any]
+    versions: list[SubjectVersion]
+    settings: ScopeSettings
+    inserted: ParsedSchema | None
+
+
 # -- the service -----------------------------------------------------------------------
 
 
@@ -227,6 +256,20 @@ class RegistryService:
     def close(self) -> None:
         self.watcher.stop()
         self.store.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[StoreWriter]:
+        """A write transaction after which this process's mutable cache entries are
+        dropped (so its own reads see the write at once), the cache then being up to date
+        with the generation written. Registrations instead keep what they did not change
+        (``register``)."""
+        try:
+            with self.store.write() as tx:
+                yield tx
+        except BaseException:
+            self.cache.invalidate()
+            raise
+        self.cache.invalidate(tx.new_generation)
 
     # -- cached building blocks ----------------------------------------------------------
 
@@ -290,20 +333,25 @@ class RegistryService:
 
         return self.cache.load(("versions", subject), load)
 
-    def _subject_state(self, subject: str) -> tuple[ScopeSettings, list[SubjectVersion]]:
-        """Settings and versions of ``subject`` together: one read (not two) when a
-        write has just emptied the cache."""
-        settings = self.cache.get(("settings", subject))
-        versions = self.cache.get(("versions", subject))
-        if isinstance(settings, ScopeSettings) and isinstance(versions, list):
-            return settings, versions
+    def _subject_snapshot(self, subject: str, cached: bool = True) -> SubjectSnapshot:
+        """Settings and versions of ``subject``: from the cache, else (or when not
+        ``cached``) in one query whose answer is cached."""
+        if cached:
+            generation = self.cache.generation  # first: the entries are at least this new
+            settings = self.cache.get(("settings", subject))
+            versions = self.cache.get(("versions", subject))
+            if isinstance(settings, ScopeSettings) and isinstance(versions, list):
+                return SubjectSnapshot(generation, settings, versions)
         epoch = self.cache.epoch
         with self.store.read() as tx:
-            settings = self._load_scope_settings(subject, tx)
-            versions = tx.subject_versions(subject)
-        self.cache.put_if_current(("settings", subject), settings, epoch)
-        self.cache.put_if_current(("versions", subject), versions, epoch)
-        return settings, versions
+            snapshot = self._snapshot_of(subject, tx.subject_state(subject))
+        self.cache.put_if_current(("settings", subject), snapshot.settings, epoch)
+        self.cache.put_if_current(("versions", subject), snapshot.versions, epoch)
+        return snapshot
+
+    def _snapshot_of(self, subject: str, state: SubjectState) -> SubjectSnapshot:
+        settings = self._merge_settings([subject, GLOBAL_SCOPE], state.configs, state.modes)
+        return SubjectSnapshot(state.generation, settings, state.versions)
 
     def _config(self, scope: str) -> ConfigRecord | None:
         def load() -> ConfigRecord | None:
@@ -333,8 +381,12 @@ class RegistryService:
 
     def _load_scope_settings(self, subject: str | None, tx: StoreReader) -> ScopeSettings:
         scopes = [subject, GLOBAL_SCOPE] if subject else [GLOBAL_SCOPE]
-        configs = tx.configs(scopes)
-        modes = tx.modes(scopes)
+        return self._merge_settings(scopes, tx.configs(scopes), tx.modes(scopes))
+
+    def _merge_settings(
+        self, scopes: Sequence[str], configs: dict[str, ConfigRecord], modes: dict[str, str]
+    ) -> ScopeSettings:
+        """``scopes`` most specific first; the process settings where none says."""
         level = self.settings.compatibility_level
         normalize: bool | None = None
         mode = self.settings.mode
@@ -640,19 +692,19 @@ class RegistryService:
 
     # -- register -----------------------------------------------------------------------
 
-    def _existing_registration(
-        self, subject: str, parsed: ParsedSchema, versions: Sequence[SubjectVersion]
-    ) -> dict[str, Any] | None:
-        if not _live(versions):
-            return None  # nothing to find: spare the fingerprint lookup
-        schema_id = self._schema_id_for(parsed)
-        if schema_id is None:
-            return None
+    @staticmethod
+    def _live_version_with(
+        versions: Sequence[SubjectVersion], schema_id: int, version: int | None = None
+    ) -> SubjectVersion | None:
+        """The newest live version holding ``schema_id`` (numbered ``version``, if that is
+        a number), or None."""
         for item in reversed(versions):
-            if item.schema_id == schema_id and not item.deleted:
-                stored = self._schema(schema_id)
-                assert stored is not None
-                return self._register_json(item, stored)
+            if (
+                item.schema_id == schema_id
+                and not item.deleted
+                and version in (None, LATEST, item.version)
+            ):
+                return item
         return None
 
     @staticmethod
@@ -708,34 +760,78 @@ class RegistryService:
     def register(
         self, subject: str, request: SchemaRequest, normalize: bool = False
     ) -> dict[str, Any]:
-        """``POST /subjects/{s}/versions``; see the module docstring for the identity rule."""
+        """``POST /subjects/{s}/versions``; see the module docstring for the identity rule.
+
+        Everything that does not need the write lock happens before it, on a snapshot of
+        the subject (usually from the cache): parsing, finding the schema's id, the mode
+        and version rules and the compatibility check. Under the lock the snapshot is
+        read and judged again only if another write has landed since it was taken
+        (``StoreWriter.new_generation``); otherwise the locked part is one query for the
+        schema's id and the next free id, and the inserts. A refusal made on the snapshot
+        is given only if the database is still at the snapshot's generation, so it is
+        never based on a stale cache.
+        """
         subject = check_subject(subject)
-        settings, versions = self._subject_state(subject)
-        normalize = normalize or settings.normalize
-        parsed = self.parse(request, normalize)
-        if request.id is None and request.version in (None, LATEST):
-            found = self._existing_registration(subject, parsed, versions)
-            if found is not None:
-                return found
+        snapshot = self._subject_snapshot(subject)
+        parsed = self.parse(request, normalize or snapshot.settings.normalize)
+        schema_id = None
+        if request.id is None and _live(snapshot.versions):
+            schema_id = self._schema_id_for(parsed)
+        if schema_id is not None and request.version in (None, LATEST):
+            existing = self._live_version_with(snapshot.versions, schema_id)
+            if existing is not None:
+                return self._register_json(existing, self._stored(existing.schema_id))
+        version = None  # imports are judged under the lock only
+        if request.id is None:
+            try:
+                plan = self._plan_registration(subject, request, parsed, snapshot, schema_id)
+            except RegistryError:
+                if self.store.generation() == snapshot.generation:
+                    raise
+                snapshot = self._subject_snapshot(subject, cached=False)
+                parsed = self.parse(request, normalize or snapshot.settings.normalize)
+                plan = None  # judged again under the lock, as the snapshot has aged
+            if isinstance(plan, SubjectVersion):
+                return self._register_json(plan, self._stored(plan.schema_id))
+            version = plan
         try:
             with self.store.write() as tx:
-                body, inserted = self._register_locked(tx, subject, request, parsed)
-        finally:
+                outcome = self._register_locked(
+                    tx, subject, request, normalize, parsed, snapshot, version
+                )
+        except BaseException:
             self.cache.invalidate()
-        if inserted and parsed.schema_type is SchemaType.AVRO:
+            raise
+        self.cache.advance(
+            tx.new_generation,
+            {("versions", subject): outcome.versions, ("settings", subject): outcome.settings},
+        )
+        if outcome.inserted is not None and outcome.inserted.schema_type is SchemaType.AVRO:
             # Committed: an Avro schema parsed from the stored text is this same tree, so
             # later compatibility checks need not parse it again. (Not Protobuf: from a
             # base64 descriptor the stored text compiles to a descriptor that may differ
             # in detail, and ``format=serialized`` must not depend on who registered.)
-            self.cache.parsed.put(("id", body["id"]), parsed)
-        return body
+            self.cache.parsed.put(("id", outcome.body["id"]), outcome.inserted)
+        return outcome.body
 
-    def _register_locked(
-        self, tx: StoreWriter, subject: str, request: SchemaRequest, parsed: ParsedSchema
-    ) -> tuple[dict[str, Any], bool]:
-        """The register answer, and whether a new schema row was inserted."""
-        settings = self._scope_settings(subject, tx)
-        mode = settings.mode
+    def _plan_registration(
+        self,
+        subject: str,
+        request: SchemaRequest,
+        parsed: ParsedSchema,
+        snapshot: SubjectSnapshot,
+        schema_id: int | None,
+        tx: StoreReader | None = None,
+    ) -> SubjectVersion | int:
+        """What registering ``parsed`` under ``subject`` comes to on ``snapshot``: the live
+        version that already holds it (answered as it is), or the number of the version
+        to create. Raises the refusals (mode, version rules, import ids, compatibility).
+
+        ``schema_id`` is the schema's id if it is stored; None when it is not, or when
+        it was not looked up because no live version could hold it. Reads nothing but
+        stored schemas (immutable), so its verdict holds as long as the snapshot does.
+        """
+        mode = snapshot.settings.mode
         if mode in (Mode.READONLY, Mode.READONLY_OVERRIDE):
             raise OperationNotPermittedError(
                 f"Subject {subject} in context {DEFAULT_CONTEXT} is in read-only mode"
@@ -751,37 +847,27 @@ class RegistryService:
         importing = mode is Mode.IMPORT
         if request.version is not None and request.version != LATEST and request.version < 1:
             raise InvalidVersionError(str(request.version))
-        versions = tx.subject_versions(subject)
-        existing_id = tx.schema_id_by_fingerprint(parsed.fingerprint)
-        schema_id = existing_id
-        stored_already = existing_id is not None
+        versions = snapshot.versions
         if request.id is not None:
             if request.id < 1:
                 raise InvalidSchemaError(f"Invalid schema id {request.id}")
-            holder = tx.schema_by_id(request.id)
+            holder = self._schema(request.id, tx)
             if holder is not None and holder.fingerprint != parsed.fingerprint:
                 raise OperationNotPermittedError(
                     f"Overwrite new schema with id {request.id} in context "
                     f"{DEFAULT_CONTEXT} is not permitted."
                 )
-            if existing_id is not None and existing_id != request.id:
+            if schema_id is not None and schema_id != request.id:
                 raise ImportIdMismatchError()
             schema_id = request.id
-            stored_already = holder is not None
 
         if schema_id is not None:
-            for item in reversed(versions):
-                if (
-                    item.schema_id == schema_id
-                    and not item.deleted
-                    and request.version in (None, LATEST, item.version)
-                ):
-                    stored = self._schema(schema_id, tx)
-                    assert stored is not None
-                    return self._register_json(item, stored), False
+            existing = self._live_version_with(versions, schema_id, request.version)
+            if existing is not None:
+                return existing
 
         if not importing:
-            level = settings.level
+            level = snapshot.settings.level
             if level is not CompatibilityLevel.NONE and _live(versions):
                 previous = self._previous(
                     versions if level.transitive else _live(versions)[-1:], tx
@@ -791,25 +877,60 @@ class RegistryService:
                     raise IncompatibleSchemaError(subject, compatibility_messages(level, errors))
 
         next_version = (versions[-1].version + 1) if versions else 1
-        version = next_version
-        if request.version not in (None, LATEST):
-            assert request.version is not None
-            if importing:
-                if any(v.version == request.version for v in versions):
-                    raise OperationNotPermittedError(
-                        f"Version {request.version} of subject {subject} already exists and "
-                        "cannot be overwritten"
-                    )
-                version = request.version
-            elif request.version != next_version:
-                raise InvalidSchemaError("Version is not one more than previous version")
+        if request.version in (None, LATEST):
+            return next_version
+        assert request.version is not None
+        if importing:
+            if any(v.version == request.version for v in versions):
+                raise OperationNotPermittedError(
+                    f"Version {request.version} of subject {subject} already exists and "
+                    "cannot be overwritten"
+                )
+            return request.version
+        if request.version != next_version:
+            raise InvalidSchemaError("Version is not one more than previous version")
+        return next_version
 
-        if schema_id is None:
-            schema_id = tx.max_schema_id() + 1
-        if stored_already:
-            stored = self._schema(schema_id, tx)
-            assert stored is not None
-        else:
+    def _register_locked(
+        self,
+        tx: StoreWriter,
+        subject: str,
+        request: SchemaRequest,
+        normalize: bool,
+        parsed: ParsedSchema,
+        snapshot: SubjectSnapshot,
+        version: int | None,
+    ) -> _Registered:
+        """The write lock's part of ``register``. ``version`` is the verdict of
+        ``_plan_registration`` on ``snapshot``, or None when it must be judged here."""
+        if tx.new_generation == snapshot.generation + 1:  # the snapshot still holds
+            schema_id = self.cache.fingerprints.get(parsed.fingerprint)
+            max_id = None
+            if schema_id is None:
+                schema_id, max_id = tx.schema_id_and_max_id(parsed.fingerprint)
+        else:  # another write landed after the snapshot: judge on what is there now
+            used = normalize or snapshot.settings.normalize
+            state = tx.subject_state(subject, parsed.fingerprint)
+            snapshot = self._snapshot_of(subject, state)
+            schema_id, max_id = state.schema_id, state.max_schema_id
+            wanted = normalize or snapshot.settings.normalize
+            if wanted != used:
+                parsed = self.parse(request, wanted, tx)
+                schema_id, max_id = tx.schema_id_and_max_id(parsed.fingerprint)
+            version = None
+        if version is None:
+            plan = self._plan_registration(subject, request, parsed, snapshot, schema_id, tx)
+            if isinstance(plan, SubjectVersion):
+                body = self._register_json(plan, self._stored(plan.schema_id, tx))
+                return _Registered(body, snapshot.versions, snapshot.settings, None)
+            version = plan
+        if request.id is not None:
+            schema_id = request.id
+        stored = None if schema_id is None else self._schema(schema_id, tx)
+        if stored is None:
+            if schema_id is None:
+                assert max_id is not None  # looked up with the fingerprint
+                schema_id = max_id + 1
             stored = StoredSchema(
                 schema_id,
                 parsed.schema_type.value,
@@ -820,17 +941,33 @@ class RegistryService:
             tx.insert_schema(
                 stored.id, stored.schema_type, stored.fingerprint, stored.text, stored.references
             )
+            inserted: ParsedSchema | None = parsed
+        else:
+            inserted = None
         # A soft-deleted older version with the same id is superseded by the new one.
-        for item in versions:
-            if (
-                item.deleted
-                and item.schema_id == schema_id
-                and not tx.referrers(subject, item.version)
-            ):
-                tx.remove_version(subject, item.version)
-        tx.insert_version(subject, version, schema_id)
-        body = self._register_json(SubjectVersion(subject, version, schema_id, False), stored)
-        return body, not stored_already
+        superseded = [
+            item
+            for item in snapshot.versions
+            if item.deleted
+            and item.schema_id == stored.id
+            and not tx.referrers(subject, item.version)
+        ]
+        for item in superseded:
+            tx.remove_version(subject, item.version)
+        tx.insert_version(subject, version, stored.id)
+        created = SubjectVersion(subject, version, stored.id, False)
+        versions = sorted(
+            [v for v in snapshot.versions if v not in superseded] + [created],
+            key=lambda v: v.version,
+        )
+        return _Registered(
+            self._register_json(created, stored), versions, snapshot.settings, inserted
+        )
+
+    def _stored(self, schema_id: int, tx: StoreReader | None = None) -> StoredSchema:
+        stored = self._schema(schema_id, tx)
+        assert stored is not None  # schema rows are never deleted
+        return stored
 
     # -- deletes ------------------------------------------------------------------------
 
@@ -849,64 +986,58 @@ class RegistryService:
 
     def delete_version(self, subject: str, version: int, permanent: bool = False) -> int:
         subject = normalize_subject(subject)
-        try:
-            with self.store.write() as tx:
-                self._check_writable(tx, subject)
-                versions = tx.subject_versions(subject)
-                if not versions or (not permanent and not _live(versions)):
-                    raise SubjectNotFoundError(subject)
-                if version == LATEST:
-                    live = _live(versions)
-                    target = live[-1] if live else versions[-1]
-                else:
-                    found = [v for v in versions if v.version == version]
-                    if not found:
-                        raise VersionNotFoundError(version)
-                    target = found[0]
-                if not permanent and target.deleted:
-                    raise VersionSoftDeletedError(subject, target.version)
-                if permanent and not target.deleted:
-                    raise VersionNotSoftDeletedError(subject, target.version)
-                self._check_unreferenced(tx, subject, target.version)
-                if permanent:
-                    tx.remove_version(subject, target.version)
-                    if len(versions) == 1:
-                        tx.delete_config(subject)
-                        tx.delete_mode(subject)
-                else:
-                    tx.set_version_deleted(subject, target.version, True)
-                return target.version
-        finally:
-            self.cache.invalidate()
+        with self._write() as tx:
+            self._check_writable(tx, subject)
+            versions = tx.subject_versions(subject)
+            if not versions or (not permanent and not _live(versions)):
+                raise SubjectNotFoundError(subject)
+            if version == LATEST:
+                live = _live(versions)
+                target = live[-1] if live else versions[-1]
+            else:
+                found = [v for v in versions if v.version == version]
+                if not found:
+                    raise VersionNotFoundError(version)
+                target = found[0]
+            if not permanent and target.deleted:
+                raise VersionSoftDeletedError(subject, target.version)
+            if permanent and not target.deleted:
+                raise VersionNotSoftDeletedError(subject, target.version)
+            self._check_unreferenced(tx, subject, target.version)
+            if permanent:
+                tx.remove_version(subject, target.version)
+                if len(versions) == 1:
+                    tx.delete_config(subject)
+                    tx.delete_mode(subject)
+            else:
+                tx.set_version_deleted(subject, target.version, True)
+            return target.version
 
     def delete_subject(self, subject: str, permanent: bool = False) -> list[int]:
         subject = normalize_subject(subject)
-        try:
-            with self.store.write() as tx:
-                self._check_writable(tx, subject)
-                versions = tx.subject_versions(subject)
-                if not versions:
-                    raise SubjectNotFoundError(subject)
-                live = _live(versions)
-                if permanent:
-                    if live:
-                        raise SubjectNotSoftDeletedError(subject)
-                    for item in versions:
-                        self._check_unreferenced(tx, subject, item.version)
-                    for item in reversed(versions):
-                        tx.remove_version(subject, item.version)
-                    tx.delete_config(subject)
-                    tx.delete_mode(subject)
-                    return [v.version for v in versions]
-                if not live:
-                    raise SubjectSoftDeletedError(subject)
-                for item in live:
+        with self._write() as tx:
+            self._check_writable(tx, subject)
+            versions = tx.subject_versions(subject)
+            if not versions:
+                raise SubjectNotFoundError(subject)
+            live = _live(versions)
+            if permanent:
+                if live:
+                    raise SubjectNotSoftDeletedError(subject)
+                for item in versions:
                     self._check_unreferenced(tx, subject, item.version)
-                for item in live:
-                    tx.set_version_deleted(subject, item.version, True)
-                return [v.version for v in live]
-        finally:
-            self.cache.invalidate()
+                for item in reversed(versions):
+                    tx.remove_version(subject, item.version)
+                tx.delete_config(subject)
+                tx.delete_mode(subject)
+                return [v.version for v in versions]
+            if not live:
+                raise SubjectSoftDeletedError(subject)
+            for item in live:
+                self._check_unreferenced(tx, subject, item.version)
+            for item in live:
+                tx.set_version_deleted(subject, item.version, True)
+            return [v.version for v in live]
 
     # -- schemas by id ------------------------------------------------------------------
 
@@ -1167,21 +1298,16 @@ class RegistryService:
     ) -> dict[str, Any]:
         parsed_level = parse_level(level) if level is not None else None
         scope = check_subject(subject) if subject else GLOBAL_SCOPE
-        try:
-            with self.store.write() as tx:
-                self._check_writable(tx, scope or None)
-                current = tx.config(scope)
-                record = ConfigRecord(
-                    parsed_level.value
-                    if parsed_level is not None
-                    else (current.compatibility_level if current else None),
-                    normalize
-                    if normalize is not None
-                    else (current.normalize if current else None),
-                )
-                tx.put_config(scope, record)
-        finally:
-            self.cache.invalidate()
+        with self._write() as tx:
+            self._check_writable(tx, scope or None)
+            current = tx.config(scope)
+            record = ConfigRecord(
+                parsed_level.value
+                if parsed_level is not None
+                else (current.compatibility_level if current else None),
+                normalize if normalize is not None else (current.normalize if current else None),
+            )
+            tx.put_config(scope, record)
         body: dict[str, Any] = {}
         if parsed_level is not None:
             body["compatibility"] = parsed_level.value
@@ -1191,15 +1317,12 @@ class RegistryService:
 
     def delete_config(self, subject: str | None) -> dict[str, Any]:
         scope = normalize_subject(subject) if subject else GLOBAL_SCOPE
-        try:
-            with self.store.write() as tx:
-                self._check_writable(tx, scope or None)
-                current = tx.config(scope)
-                if current is None and scope:
-                    raise SubjectNotFoundError(scope)
-                tx.delete_config(scope)
-        finally:
-            self.cache.invalidate()
+        with self._write() as tx:
+            self._check_writable(tx, scope or None)
+            current = tx.config(scope)
+            if current is None and scope:
+                raise SubjectNotFoundError(scope)
+            tx.delete_config(scope)
         return self._config_json(current, self.settings.compatibility_level)
 
     # -- mode ---------------------------------------------------------------------------
@@ -1220,32 +1343,24 @@ class RegistryService:
         scope = check_subject(subject) if subject else GLOBAL_SCOPE
         if not self.settings.mode_mutability:
             raise OperationNotPermittedError("Mode changes are not allowed")
-        try:
-            with self.store.write() as tx:
-                current = self._effective_mode(scope or None, tx)
-                if new_mode is Mode.IMPORT and current is not Mode.IMPORT and not force:
-                    rows = tx.subject_versions(scope) if scope else tx.all_subject_versions()
-                    if _live(rows):
-                        raise OperationNotPermittedError(
-                            "Cannot import since found existing subjects"
-                        )
-                tx.put_mode(scope, new_mode.value)
-        finally:
-            self.cache.invalidate()
+        with self._write() as tx:
+            current = self._effective_mode(scope or None, tx)
+            if new_mode is Mode.IMPORT and current is not Mode.IMPORT and not force:
+                rows = tx.subject_versions(scope) if scope else tx.all_subject_versions()
+                if _live(rows):
+                    raise OperationNotPermittedError("Cannot import since found existing subjects")
+            tx.put_mode(scope, new_mode.value)
         return {"mode": new_mode.value}
 
     def delete_mode(self, subject: str | None) -> dict[str, Any]:
         scope = normalize_subject(subject) if subject else GLOBAL_SCOPE
         if not self.settings.mode_mutability:
             raise OperationNotPermittedError("Mode changes are not allowed")
-        try:
-            with self.store.write() as tx:
-                current = tx.mode(scope)
-                if current is None and scope:
-                    raise SubjectNotFoundError(scope)
-                tx.delete_mode(scope)
-        finally:
-            self.cache.invalidate()
+        with self._write() as tx:
+            current = tx.mode(scope)
+            if current is None and scope:
+                raise SubjectNotFoundError(scope)
+            tx.delete_mode(scope)
         return {"mode": current or self.settings.mode.value}
 
     # -- contexts and health ------------------------------------------------------------

@@ -9,8 +9,11 @@ registry for an id - register (``auto_register``), look up, or take the subject'
 version (``use_latest_version``, which then also supplies the writer schema). The
 result is a :class:`_WriteTarget`: the 5-byte header and the parsed schema. After that,
 a record costs one dict lookup, an optional object-to-dict conversion (precomputed per
-class, see :mod:`serdes.avro_model`), and ``fastavro.schemaless_writer`` into a
-``BytesIO`` that already holds the header: no HTTP, no parsing, no JSON.
+class, see :mod:`serdes.avro_model`), and the encoder compiled for the schema
+(:mod:`serdes.avro_encoder`, about 1.5x as fast as fastavro's ``schemaless_writer``),
+which writes header and body into one buffer: no HTTP, no parsing, no JSON. Values the
+compiled encoder is not sure of go to ``fastavro.schemaless_writer``, so the bytes and
+the errors are always fastavro's.
 
 **Deserializer.** The 5-byte header gives the writer schema id. The first record with a
 given id fetches the writer schema (``GET /schemas/ids/{id}``, cached by the client too),
@@ -50,6 +53,7 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro._read_common import SchemaResolutionError
 from fastavro.types import NamedSchemas
 
+from serdes.avro_encoder import compile_encoder
 from serdes.avro_model import (
     from_avro_converter,
     is_model_class,
@@ -88,6 +92,7 @@ class _LoadedSchema:
     is_raw_bytes: bool
     model: type | None
     references: tuple[SchemaReference, ...] = ()
+    named: NamedSchemas | None = None  # named types parse_schema collected (references too)
 
 
 def _schema_text(source: str | Path) -> str:
@@ -213,7 +218,7 @@ def _load(
         _resolve_references(client, references, named, set())
     parsed = _parse(text, named)
     return _LoadedSchema(
-        text, parsed, _full_name(parsed), _is_raw_bytes(parsed), model, tuple(references)
+        text, parsed, _full_name(parsed), _is_raw_bytes(parsed), model, tuple(references), named
     )
 
 
@@ -226,6 +231,7 @@ class _WriteTarget:
     is_raw_bytes: bool
     subject: str
     schema_id: int
+    named: NamedSchemas | None = None
 
 
 class AvroSerializer:
@@ -327,17 +333,29 @@ class AvroSerializer:
 
             return write_raw
 
+        # the compiled encoder answers for the values it is sure of; for the others it
+        # raises and fastavro writes them (or raises the error the user should see)
+        encode = compile_encoder(parsed, target.named or {}, header)
+
+        def write_slow(value: Any) -> bytes:
+            buffer = new_buffer()
+            buffer.write(header)
+            try:
+                write_avro(buffer, parsed, value)
+            except errors as exc:
+                raise record_error(exc) from exc
+            return buffer.getvalue()
+
         if to_dict is not None:
 
             def write_mapped(obj: Any, ctx: SerdeContext | None) -> bytes:
                 value = to_dict(obj, ctx)
-                buffer = new_buffer()
-                buffer.write(header)
-                try:
-                    write_avro(buffer, parsed, value)
-                except errors as exc:
-                    raise record_error(exc) from exc
-                return buffer.getvalue()
+                if encode is not None:
+                    try:
+                        return encode(value)
+                    except Exception:  # Fallback, or a value fastavro must judge
+                        pass
+                return write_slow(value)
 
             return write_mapped
 
@@ -350,13 +368,12 @@ class AvroSerializer:
                 obj = model_to_dict(obj)  # type: ignore[misc]
             elif cls is not dict:
                 obj = convert(obj)
-            buffer = new_buffer()
-            buffer.write(header)
-            try:
-                write_avro(buffer, parsed, obj)
-            except errors as exc:
-                raise record_error(exc) from exc
-            return buffer.getvalue()
+            if encode is not None:
+                try:
+                    return encode(obj)
+                except Exception:  # Fallback, or a value fastavro must judge
+                    pass
+            return write_slow(obj)
 
         return write
 
@@ -396,6 +413,7 @@ class AvroSerializer:
                     references=latest.schema.references,
                 )
                 schema_id, parsed, raw = latest.schema_id, loaded.parsed, loaded.is_raw_bytes
+                named = loaded.named
             else:
                 assert self._schema is not None
                 schema = self._schema
@@ -407,8 +425,8 @@ class AvroSerializer:
                     schema_id = self._client.lookup_schema(
                         subject, schema.schema_str, "AVRO", schema.references, self._normalize
                     ).schema_id
-                parsed, raw = schema.parsed, schema.is_raw_bytes
-            target = _WriteTarget(encode_header(schema_id), parsed, raw, subject, schema_id)
+                parsed, raw, named = schema.parsed, schema.is_raw_bytes, schema.named
+            target = _WriteTarget(encode_header(schema_id), parsed, raw, subject, schema_id, named)
             write = self._make_writer(target)
             self._writers[key] = write
             return write

@@ -70,10 +70,10 @@ from regcast.commands._common import (
 )
 from regcast.commands.produce import build_serializer, print_errors, summary_table
 from regcast.config import RegcastConfig, load_config
-from regcast.demo_data import avro_order, index_of, protobuf_order, salt_of
+from regcast.demo_data import avro_order, index_of, order_key, protobuf_order, salt_of
 from regcast.local_broker import BrokerStartError, LocalBroker
 from regcast.local_registry import LocalRegistry, RegistryStartError
-from regcast.pipeline import DeliveryStats, MeasuringSerializer, broker_reachable, open_producer
+from regcast.pipeline import DeliveryStats, broker_reachable, open_producer
 from regcast.readback import ReadBackError, read_back
 from regcast.registration import Registered, load_schema_file, register_file
 from regcast.schema_files import AvroFile, ProtoFile, SchemaFileError
@@ -95,6 +95,7 @@ class _Stream:
     topic: str
     subject: str
     make: Callable[[int], Any]
+    key: Callable[[int], bytes]
     framed_bytes: int = 0
     embedded_bytes: int = 0
     records: int = 0
@@ -322,13 +323,17 @@ def _setup(client: SchemaRegistryClient, config: RegcastConfig, root: Path, salt
     def dispatch(obj: Any, ctx: Any) -> bytes | None:
         return by_topic[ctx.topic](obj, ctx)
 
+    def key(i: int) -> bytes:
+        return order_key(i, salt)
+
     return _Setup(
-        _Stream("Avro", AVRO_TOPIC, avro_subject, lambda i: avro_order(i, salt)),
+        _Stream("Avro", AVRO_TOPIC, avro_subject, lambda i: avro_order(i, salt), key),
         _Stream(
             "Protobuf",
             PROTO_TOPIC,
             proto_subject,
             lambda i: protobuf_order(message_class, i, salt),
+            key,
         ),
         dispatch,
         avro_schema,
@@ -354,11 +359,10 @@ def _run(
     proto_set = _descriptor_set_bytes(message_class.DESCRIPTOR.file)
     type_name = len(message_class.DESCRIPTOR.full_name)
 
-    measuring = MeasuringSerializer(setup.serializer)
     try:
         producer = open_producer(
             bootstrap,
-            measuring,
+            setup.serializer,
             timeout_s=timeout_s,
             client_id="regcast-demo",
             linger_ms=5,
@@ -384,20 +388,22 @@ def _run(
     try:
         with progress:
             task = progress.add_task("producing", total=records, rate="")
+            # the per-record loop: one bound on_delivery for all records, sizes from futures
+            send, on_delivery = producer.send, stats.record
             for n in range(records):
                 stream = streams[n & 1]
                 i = n >> 1
                 value = stream.make(i)
-                key = str(value["order_id"] if stream is avro else value.order_id).encode()
                 try:
-                    future = producer.send(stream.topic, value=value, key=key)
+                    future = send(
+                        stream.topic, value=value, key=stream.key(i), on_delivery=on_delivery
+                    )
                 except ProducerError as exc:
                     stats.fail(exc)
                     aborted = f"after {n:,} records (the error above); the rest were not sent"
                     break
                 stats.sent += 1
-                size = measuring.last_size
-                future.add_done_callback(stats.on_delivery(size))
+                size = future.value_size
                 stream.records += 1
                 stream.framed_bytes += size
                 if stream is avro:

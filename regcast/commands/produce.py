@@ -58,7 +58,7 @@ from regcast.commands._common import (
 )
 from regcast.config import ConfigError, RegcastConfig
 from regcast.json_records import JsonRecordError, avro_converter, protobuf_converter
-from regcast.pipeline import DeliveryStats, MeasuringSerializer, broker_reachable, open_producer
+from regcast.pipeline import DeliveryStats, broker_reachable, open_producer
 from regcast.registration import load_schema_file, register_file
 from regcast.schema_files import AvroFile, ProtoFile, SchemaFileError
 from serdes import AvroSerializer, ProtobufSerializer, SchemaRegistryClient, SerializationError
@@ -239,11 +239,10 @@ def produce(
             total = _count_lines(path)
             handle = stack.enter_context(path.open(encoding="utf-8"))
 
-        measuring = MeasuringSerializer(serializer)
         try:
             producer = open_producer(
                 bootstrap,
-                measuring,
+                serializer,
                 timeout_s=timeout_s,
                 client_id="regcast-produce",
                 linger_ms=linger_ms,
@@ -275,7 +274,7 @@ def produce(
             with progress:
                 task = progress.add_task("records", total=total, rate="")
                 aborted = _send_all(
-                    producer, topic, handle, convert, measuring, key_field, stats, progress, task
+                    producer, topic, handle, convert, key_field, stats, progress, task
                 )
                 producer.flush()
                 progress.update(task, completed=stats.completed + stats.rejected)
@@ -305,7 +304,6 @@ def _send_all(
     topic: str,
     handle: IO[str],
     convert: Callable[[Any], Any],
-    measuring: MeasuringSerializer,
     key_field: str | None,
     stats: DeliveryStats,
     progress: Progress,
@@ -315,6 +313,7 @@ def _send_all(
     from producer.errors import ProducerError
 
     last_update = time.monotonic()
+    send, on_delivery = producer.send, stats.record
     for line_no, line in _lines(handle):
         try:
             raw = json.loads(line)
@@ -334,7 +333,7 @@ def _send_all(
             stats.reject(text if text.startswith("line ") else f"line {line_no}: {text}")
             continue
         try:
-            future = producer.send(topic, value=value, key=key)
+            send(topic, value=value, key=key, on_delivery=on_delivery)
         except SerializationError as exc:
             stats.reject(f"line {line_no}: {exc}")
             continue
@@ -342,7 +341,6 @@ def _send_all(
             stats.fail(exc)
             return f"at input line {line_no} (the error above); the rest of the input was not sent"
         stats.sent += 1
-        future.add_done_callback(stats.on_delivery(measuring.last_size))
         if stats.sent % _PROGRESS_EVERY == 0:
             now = time.monotonic()
             rate = _PROGRESS_EVERY / max(now - last_update, 1e-9)

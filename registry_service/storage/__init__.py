@@ -12,6 +12,7 @@ from registry_service.storage.base import (
     StoreTimeoutError,
     StoreUnavailableError,
     StoreWriter,
+    SubjectState,
     SubjectVersion,
 )
 
@@ -26,6 +27,7 @@ __all__ = [
     "StoreWriter",
     "StoredReference",
     "StoredSchema",
+    "SubjectState",
     "SubjectVersion",
     "open_store",
 ]

@@ -17,7 +17,12 @@ leader for the same reason).
 The generation number doubles as the cache validator: a process that sees it change
 knows another process wrote. ``wait_for_change`` lets a process sleep until that may have
 happened: PostgreSQL wakes it with ``LISTEN``/``NOTIFY`` (every write transaction
-notifies on commit), other databases simply wait out the poll interval.
+notifies on commit), other databases simply wait out the poll interval. A write
+transaction knows the generation it will commit as (``StoreWriter.new_generation``): if
+that is one more than the generation of something read before the transaction, nothing
+was written in between and what was read is still exact, so the writer need not read it
+again under the lock. ``subject_state`` reads one subject's versions and settings together
+with the generation they belong to, in one statement.
 
 Schemas (id -> type, text, references) are never deleted, only subject versions are, so
 an id always resolves to the same content and can be cached forever.
@@ -79,6 +84,23 @@ class ConfigRecord:
     normalize: bool | None
 
 
+@dataclass(frozen=True, slots=True)
+class SubjectState:
+    """What registering under one subject depends on, all as of ``generation``: the
+    subject's versions, the config and mode records that apply to it (its own and the
+    global one), and the ids of the schema being registered and of the newest schema."""
+
+    generation: int
+    versions: list[SubjectVersion]
+    configs: dict[str, ConfigRecord]
+    """By scope (``subject`` or ``GLOBAL_SCOPE``), for the scopes whose record sets a field."""
+    modes: dict[str, str]
+    """By scope, for the scopes that have one."""
+    schema_id: int | None
+    """The id of the schema with the fingerprint asked about, if one was and it is stored."""
+    max_schema_id: int
+
+
 class StoreReader(ABC):
     """Queries available inside any transaction."""
 
@@ -101,8 +123,18 @@ class StoreReader(ABC):
         """Highest id handed out so far, 0 when none."""
 
     @abstractmethod
+    def schema_id_and_max_id(self, fingerprint: str) -> tuple[int | None, int]:
+        """``schema_id_by_fingerprint`` and ``max_schema_id`` in one query."""
+
+    @abstractmethod
     def subject_versions(self, subject: str) -> list[SubjectVersion]:
         """Every version of ``subject``, soft-deleted ones included, ascending."""
+
+    @abstractmethod
+    def subject_state(self, subject: str, fingerprint: str | None = None) -> SubjectState:
+        """``subject``'s versions, the configs and modes of ``subject`` and of the global
+        scope, the id of the schema with ``fingerprint`` and the highest id, and the
+        generation they belong to, read at one instant (one query)."""
 
     @abstractmethod
     def all_subject_versions(self, subject_prefix: str = "") -> list[SubjectVersion]:
@@ -136,6 +168,11 @@ class StoreReader(ABC):
 
 class StoreWriter(StoreReader):
     """Mutations; only inside ``Store.write()``, which serialises writers."""
+
+    new_generation: int
+    """The generation this transaction commits as. The database was at
+    ``new_generation - 1`` when this writer got the lock, so whatever was read at that
+    generation before the transaction began is still exact inside it."""
 
     @abstractmethod
     def insert_schema(

@@ -14,13 +14,18 @@ generation = generation + 1``. On PostgreSQL (READ COMMITTED) that row lock is h
 commit, and each later statement of the transaction sees everything committed before the
 lock was granted. On SQLite the UPDATE is the transaction's first statement, so it takes
 the database's single write lock (waiting up to ``busy_timeout``) before anything is
-read. The unique constraints (fingerprint, subject+version, id) stay as a second line of
-defence.
+read. The UPDATE returns the generation being written (``SqlTransaction.new_generation``),
+which tells the service whether anything it read before asking for the lock has changed
+since (see ``StoreWriter``). The unique constraints (fingerprint, subject+version, id)
+stay as a second line of defence.
 
-Within one process, SQLite writers also queue on a ``threading.Lock`` before they ask
-SQLite: SQLite's own busy handler sleeps in growing steps (up to 100 ms) while it waits,
-which turns a burst of concurrent registrations into a long latency tail; the lock hands
-over at once. On PostgreSQL the generation UPDATE also calls ``pg_notify`` on channel
+Within one process, writers also queue in arrival order (``WriterQueue``) once they
+hold a connection and before they ask the database, so a process has one write
+transaction open at a time. SQLite's own busy handler sleeps in growing steps (up to
+100 ms) while it waits, and neither it nor PostgreSQL's row lock nor a plain
+``threading.Lock`` promises any order: under a burst of registrations some writers lose
+the race again and again, a p99 several times the median. The queue hands over at once
+and in turn. On PostgreSQL the generation UPDATE also calls ``pg_notify`` on channel
 ``regcast_registry`` (delivered at commit), which ``wait_for_change`` (the cache
 watcher) listens for on a connection of its own.
 
@@ -38,6 +43,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -48,6 +54,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 
 from registry_service.storage.base import (
+    GLOBAL_SCOPE,
     ConfigRecord,
     Store,
     StoredReference,
@@ -56,6 +63,7 @@ from registry_service.storage.base import (
     StoreTimeoutError,
     StoreUnavailableError,
     StoreWriter,
+    SubjectState,
     SubjectVersion,
 )
 
@@ -162,27 +170,109 @@ def migrate(conn: Connection) -> int:
     return current
 
 
+# -- statements -------------------------------------------------------------------------
+#
+# Built once, with bound parameters, so that SQLAlchemy compiles each one once per
+# process and a request only binds values (building a statement per call costs about as
+# much as running it on SQLite).
+
 _SV_COLUMNS = (
     subject_versions.c.subject,
     subject_versions.c.version,
     subject_versions.c.schema_id,
     subject_versions.c.deleted,
 )
+_SUBJECT = sa.bindparam("subject", type_=sa.Text)
+_SCOPES: sa.BindParameter[list[str]] = sa.bindparam("scopes", expanding=True)
+_IDS: sa.BindParameter[list[int]] = sa.bindparam("ids", expanding=True)
+_FINGERPRINT = sa.bindparam("fingerprint", type_=sa.String)
 
+_SCHEMAS_BY_IDS = sa.select(schemas).where(schemas.c.id.in_(_IDS))
+_REFERENCES_BY_SCHEMA_IDS = (
+    sa.select(
+        schema_references.c.schema_id,
+        schema_references.c.name,
+        schema_references.c.subject,
+        schema_references.c.version,
+    )
+    .where(schema_references.c.schema_id.in_(_IDS))
+    .order_by(schema_references.c.schema_id, schema_references.c.position)
+)
+_ID_BY_FINGERPRINT = sa.select(schemas.c.id).where(schemas.c.fingerprint == _FINGERPRINT)
+_MAX_ID = sa.select(sa.func.max(schemas.c.id))
+_ID_AND_MAX_ID = sa.select(
+    _ID_BY_FINGERPRINT.scalar_subquery().label("schema_id"),
+    _MAX_ID.scalar_subquery().label("max_id"),
+)
+_SUBJECT_VERSIONS = (
+    sa.select(*_SV_COLUMNS)
+    .where(subject_versions.c.subject == _SUBJECT)
+    .order_by(subject_versions.c.version)
+)
+_CONFIGS_OF_SCOPES = sa.select(configs).where(configs.c.subject.in_(_SCOPES))
+_MODES_OF_SCOPES = sa.select(modes.c.subject, modes.c.mode).where(modes.c.subject.in_(_SCOPES))
+_GENERATION = sa.select(registry_state.c.generation).where(registry_state.c.id == 1)
 
+# A subject's state in one query: the single registry_state row (for the generation),
+# outer-joined with the subject's and the global config and mode (at most one row each:
+# the subject is the key) and with the subject's versions (one row per version, or one
+# row of NULLs when there are none); and, as scalar subqueries, the id of the schema with
+# the given fingerprint (NULL matches none) and the highest id.
+_subject_config = configs.alias("subject_config")
+_subject_mode = modes.alias("subject_mode")
+_global_config = configs.alias("global_config")
+_global_mode = modes.alias("global_mode")
+_SUBJECT_STATE = (
+    sa.select(
+        registry_state.c.generation,
+        _subject_config.c.compatibility_level.label("subject_level"),
+        _subject_config.c.normalize.label("subject_normalize"),
+        _subject_mode.c.mode.label("subject_mode"),
+        _global_config.c.compatibility_level.label("global_level"),
+        _global_config.c.normalize.label("global_normalize"),
+        _global_mode.c.mode.label("global_mode"),
+        subject_versions.c.version,
+        subject_versions.c.schema_id,
+        subject_versions.c.deleted,
+        _ID_BY_FINGERPRINT.scalar_subquery().label("fingerprint_id"),
+        _MAX_ID.scalar_subquery().label("max_id"),
+    )
+    .select_from(
+        registry_state.outerjoin(_subject_config, _subject_config.c.subject == _SUBJECT)
+        .outerjoin(_subject_mode, _subject_mode.c.subject == _SUBJECT)
+        .outerjoin(_global_config, _global_config.c.subject == GLOBAL_SCOPE)
+        .outerjoin(_global_mode, _global_mode.c.subject == GLOBAL_SCOPE)
+        .outerjoin(subject_versions, subject_versions.c.subject == _SUBJECT)
+    )
+    .where(registry_state.c.id == 1)
+    .order_by(subject_versions.c.version)
+)
+
+_INSERT_SCHEMA = sa.insert(schemas)
+_INSERT_REFERENCES = sa.insert(schema_references)
+_INSERT_VERSION = sa.insert(subject_versions)
+
+# The write lock (see the module docstring), returning the generation being written.
 _BUMP_GENERATION = (
     sa.update(registry_state)
     .where(registry_state.c.id == 1)
     .values(generation=registry_state.c.generation + 1)
+    .returning(registry_state.c.generation)
 )
 _BUMP_GENERATION_AND_NOTIFY = sa.text(
     "UPDATE registry_state SET generation = generation + 1 WHERE id = 1 "
-    "RETURNING pg_notify(:channel, :sender)"
+    "RETURNING generation, pg_notify(:channel, :sender)"
 )
 
 
 def _subject_version(row: Any) -> SubjectVersion:
     return SubjectVersion(row.subject, row.version, row.schema_id, bool(row.deleted))
+
+
+def _config_record(level: str | None, normalize: bool | None) -> ConfigRecord | None:
+    if level is None and normalize is None:
+        return None
+    return ConfigRecord(level, None if normalize is None else bool(normalize))
 
 
 def classify(exc: SQLAlchemyError) -> StoreError:
@@ -204,12 +294,14 @@ def classify(exc: SQLAlchemyError) -> StoreError:
 
 
 class SqlTransaction(StoreWriter):
-    """Reads and writes on one connection inside one transaction."""
+    """Reads and writes on one connection inside one transaction. ``new_generation`` is
+    only meaningful in a write transaction (see ``StoreWriter``)."""
 
-    __slots__ = ("_conn",)
+    __slots__ = ("_conn", "new_generation")
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, new_generation: int = -1) -> None:
         self._conn = conn
+        self.new_generation = new_generation
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -220,20 +312,11 @@ class SqlTransaction(StoreWriter):
         wanted = sorted(set(schema_ids))
         if not wanted:
             return {}
-        rows = self._conn.execute(sa.select(schemas).where(schemas.c.id.in_(wanted))).all()
+        rows = self._conn.execute(_SCHEMAS_BY_IDS, {"ids": wanted}).all()
         if not rows:
             return {}
         refs: dict[int, list[StoredReference]] = {}
-        for r in self._conn.execute(
-            sa.select(
-                schema_references.c.schema_id,
-                schema_references.c.name,
-                schema_references.c.subject,
-                schema_references.c.version,
-            )
-            .where(schema_references.c.schema_id.in_([row.id for row in rows]))
-            .order_by(schema_references.c.schema_id, schema_references.c.position)
-        ):
+        for r in self._conn.execute(_REFERENCES_BY_SCHEMA_IDS, {"ids": [row.id for row in rows]}):
             refs.setdefault(r.schema_id, []).append(StoredReference(r.name, r.subject, r.version))
         return {
             row.id: StoredSchema(
@@ -247,9 +330,7 @@ class SqlTransaction(StoreWriter):
         }
 
     def schema_id_by_fingerprint(self, fingerprint: str) -> int | None:
-        value = self._conn.execute(
-            sa.select(schemas.c.id).where(schemas.c.fingerprint == fingerprint)
-        ).scalar()
+        value = self._conn.execute(_ID_BY_FINGERPRINT, {"fingerprint": fingerprint}).scalar()
         return None if value is None else int(value)
 
     def schema_id_by_fingerprint_prefix(self, prefix: str) -> int | None:
@@ -262,15 +343,45 @@ class SqlTransaction(StoreWriter):
         return None if value is None else int(value)
 
     def max_schema_id(self) -> int:
-        return int(self._conn.execute(sa.select(sa.func.max(schemas.c.id))).scalar() or 0)
+        return int(self._conn.execute(_MAX_ID).scalar() or 0)
+
+    def schema_id_and_max_id(self, fingerprint: str) -> tuple[int | None, int]:
+        row = self._conn.execute(_ID_AND_MAX_ID, {"fingerprint": fingerprint}).one()
+        return (None if row.schema_id is None else int(row.schema_id)), int(row.max_id or 0)
 
     def subject_versions(self, subject: str) -> list[SubjectVersion]:
-        rows = self._conn.execute(
-            sa.select(*_SV_COLUMNS)
-            .where(subject_versions.c.subject == subject)
-            .order_by(subject_versions.c.version)
-        )
+        rows = self._conn.execute(_SUBJECT_VERSIONS, {"subject": subject})
         return [_subject_version(r) for r in rows]
+
+    def subject_state(self, subject: str, fingerprint: str | None = None) -> SubjectState:
+        rows = self._conn.execute(
+            _SUBJECT_STATE, {"subject": subject, "fingerprint": fingerprint}
+        ).all()
+        first = rows[0]  # registry_state always has its one row
+        configs = {}
+        modes = {}
+        for scope, level, normalize, mode in (
+            (subject, first.subject_level, first.subject_normalize, first.subject_mode),
+            (GLOBAL_SCOPE, first.global_level, first.global_normalize, first.global_mode),
+        ):
+            record = _config_record(level, normalize)
+            if record is not None:
+                configs[scope] = record
+            if mode is not None:
+                modes[scope] = str(mode)
+        versions = [
+            SubjectVersion(subject, r.version, r.schema_id, bool(r.deleted))
+            for r in rows
+            if r.version is not None
+        ]
+        return SubjectState(
+            int(first.generation),
+            versions,
+            configs,
+            modes,
+            None if first.fingerprint_id is None else int(first.fingerprint_id),
+            int(first.max_id or 0),
+        )
 
     def all_subject_versions(self, subject_prefix: str = "") -> list[SubjectVersion]:
         query = sa.select(*_SV_COLUMNS)
@@ -311,13 +422,11 @@ class SqlTransaction(StoreWriter):
         return ConfigRecord(row.compatibility_level, row.normalize)
 
     def configs(self, scopes: Sequence[str]) -> dict[str, ConfigRecord]:
-        rows = self._conn.execute(sa.select(configs).where(configs.c.subject.in_(list(scopes))))
+        rows = self._conn.execute(_CONFIGS_OF_SCOPES, {"scopes": list(scopes)})
         return {row.subject: ConfigRecord(row.compatibility_level, row.normalize) for row in rows}
 
     def modes(self, scopes: Sequence[str]) -> dict[str, str]:
-        rows = self._conn.execute(
-            sa.select(modes.c.subject, modes.c.mode).where(modes.c.subject.in_(list(scopes)))
-        )
+        rows = self._conn.execute(_MODES_OF_SCOPES, {"scopes": list(scopes)})
         return {row.subject: str(row.mode) for row in rows}
 
     def mode(self, scope: str) -> str | None:
@@ -325,11 +434,7 @@ class SqlTransaction(StoreWriter):
         return None if value is None else str(value)
 
     def generation(self) -> int:
-        return int(
-            self._conn.execute(
-                sa.select(registry_state.c.generation).where(registry_state.c.id == 1)
-            ).scalar_one()
-        )
+        return int(self._conn.execute(_GENERATION).scalar_one())
 
     # -- writes --------------------------------------------------------------------------
 
@@ -342,13 +447,17 @@ class SqlTransaction(StoreWriter):
         references: Sequence[StoredReference],
     ) -> None:
         self._conn.execute(
-            sa.insert(schemas).values(
-                id=schema_id, schema_type=schema_type, fingerprint=fingerprint, schema_text=text
-            )
+            _INSERT_SCHEMA,
+            {
+                "id": schema_id,
+                "schema_type": schema_type,
+                "fingerprint": fingerprint,
+                "schema_text": text,
+            },
         )
         if references:
             self._conn.execute(
-                sa.insert(schema_references),
+                _INSERT_REFERENCES,
                 [
                     {
                         "schema_id": schema_id,
@@ -363,9 +472,8 @@ class SqlTransaction(StoreWriter):
 
     def insert_version(self, subject: str, version: int, schema_id: int) -> None:
         self._conn.execute(
-            sa.insert(subject_versions).values(
-                subject=subject, version=version, schema_id=schema_id, deleted=False
-            )
+            _INSERT_VERSION,
+            {"subject": subject, "version": version, "schema_id": schema_id, "deleted": False},
         )
 
     def set_version_deleted(self, subject: str, version: int, deleted: bool) -> None:
@@ -403,6 +511,41 @@ class SqlTransaction(StoreWriter):
         self._conn.execute(sa.delete(modes).where(modes.c.subject == scope))
 
 
+class WriterQueue:
+    """A lock that lets this process's writers in one at a time, oldest waiter first.
+
+    Each waiter waits on an event of its own; ``release`` hands the lock straight to the
+    oldest one, so a thread that has just written cannot overtake those already waiting.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiting: deque[threading.Event] = deque()
+        self._held = False
+
+    def acquire(self, timeout_s: float) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            turn = threading.Event()
+            self._waiting.append(turn)
+        if turn.wait(timeout_s):
+            return True
+        with self._mutex:
+            if turn.is_set():  # handed over as the wait ran out
+                return True
+            self._waiting.remove(turn)
+            return False
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiting:
+                self._waiting.popleft().set()  # still held: it now belongs to that waiter
+            else:
+                self._held = False
+
+
 class SqlStore(Store):
     """One engine (connection pool) per process; safe to share between threads."""
 
@@ -418,8 +561,10 @@ class SqlStore(Store):
         if url.drivername in ("postgresql", "postgres"):
             url = url.set(drivername="postgresql+psycopg")
         self.is_sqlite = url.get_backend_name() == "sqlite"
-        self._sqlite_busy_timeout_s = sqlite_busy_timeout_ms / 1000
-        self._write_lock = threading.Lock()
+        self._writer_timeout_s = max(
+            (sqlite_busy_timeout_ms if self.is_sqlite else lock_timeout_ms) / 1000, 0.001
+        )
+        self._writers = WriterQueue()
         self._listen_dsn = (
             None
             if self.is_sqlite
@@ -472,8 +617,13 @@ class SqlStore(Store):
 
     @contextmanager
     def read(self) -> Iterator[SqlTransaction]:
+        """Reads in autocommit on PostgreSQL: at READ COMMITTED every statement sees its
+        own snapshot anyway, and a read spares the BEGIN and ROLLBACK round trips.
+        (SQLite's driver opens no transaction for reads.)"""
         try:
             with self.engine.connect() as conn:
+                if not self.is_sqlite:
+                    conn.execution_options(isolation_level="AUTOCOMMIT")
                 yield SqlTransaction(conn)
                 conn.rollback()
         except SQLAlchemyError as exc:
@@ -481,30 +631,22 @@ class SqlStore(Store):
 
     @contextmanager
     def write(self) -> Iterator[SqlTransaction]:
-        if self.is_sqlite:
-            if not self._write_lock.acquire(timeout=max(self._sqlite_busy_timeout_s, 0.001)):
-                raise StoreTimeoutError("timeout waiting for this process's other writers")
-            try:
-                with self._transaction() as tx:
-                    yield tx
-            finally:
-                self._write_lock.release()
-        else:
-            with self._transaction() as tx:
-                yield tx
-
-    @contextmanager
-    def _transaction(self) -> Iterator[SqlTransaction]:
         try:
-            with self.engine.begin() as conn:
-                if self.is_sqlite:
-                    conn.execute(_BUMP_GENERATION)
-                else:  # the same, plus the NOTIFY delivered at commit, in one round trip
-                    conn.execute(
-                        _BUMP_GENERATION_AND_NOTIFY,
-                        {"channel": NOTIFY_CHANNEL, "sender": self._process_token},
-                    )
-                yield SqlTransaction(conn)
+            with self.engine.connect() as conn:  # checked out (and pinged) before queueing
+                if not self._writers.acquire(self._writer_timeout_s):
+                    raise StoreTimeoutError("timeout waiting for this process's other writers")
+                try:
+                    with conn.begin():
+                        if self.is_sqlite:
+                            bumped = conn.execute(_BUMP_GENERATION)
+                        else:  # the same, plus the NOTIFY delivered at commit, in one round trip
+                            bumped = conn.execute(
+                                _BUMP_GENERATION_AND_NOTIFY,
+                                {"channel": NOTIFY_CHANNEL, "sender": self._process_token},
+                            )
+                        yield SqlTransaction(conn, int(bumped.scalar_one()))
+                finally:
+                    self._writers.release()
         except SQLAlchemyError as exc:
             raise classify(exc) from exc
 

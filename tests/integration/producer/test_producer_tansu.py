@@ -720,3 +720,24 @@ def test_async_producer_round_trip(
             if r.partition == partition and r.value
         ]
         assert order == sorted(order)
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def test_metrics_count_what_was_sent(
+    producer_factory: Callable[..., Producer], topic: str, kafka_broker: KafkaBroker
+) -> None:
+    kafka_broker.create_topic(topic, partitions=2)
+    p = producer_factory(linger_ms=1, batch_size=4096, compression_type="lz4")
+    futures = [p.send(topic, value=b"m" * 100, partition=i % 2) for i in range(1_000)]
+    p.flush(timeout=30)
+    assert all(f.exception(0) is None for f in futures)
+    m = p.metrics()
+    assert m["records_sent"] == 1_000
+    assert m["records_failed"] == 0 and m["batches_failed"] == 0
+    assert m["batches_sent"] >= 2 * (1_000 * 100 // 2 // 4096)  # 4 KiB batches, 2 partitions
+    assert 0 < m["bytes_sent"] < 1_000 * 100  # lz4 compressed this repetitive payload
+    assert m["average_batch_size_bytes"] == pytest.approx(m["bytes_sent"] / m["batches_sent"])
+    assert 0 <= m["request_latency_avg_ms"] <= m["request_latency_max_ms"] < 30_000
+    assert m["buffer_available_bytes"] == p.config.buffer_memory  # everything released

@@ -1,6 +1,6 @@
 """Cached reads: same answers as the routers, no database, invalidated by writes.
 
-``middleware.CachedReads`` answers ``GET /schemas/ids/{id}``,
+``middleware.HotPaths`` answers ``GET /schemas/ids/{id}``,
 ``GET /subjects/{s}/versions/{v}`` and re-registrations from the cache before FastAPI
 routes them. Here every such request is made twice against the real application (first
 a miss that the router answers and that fills the cache, then a hit), and then a third
@@ -100,9 +100,13 @@ def test_cached_answers_are_the_routers_and_need_no_database(client: TestClient)
     with database_unplugged(client):
         third = [call(client, *c) for c in CACHED_CALLS]
         assert third == first
-        # ...while anything that must read really cannot:
+        # ...while anything that must read really cannot, the registration of a new
+        # schema (which the shortcut passes to the service) included:
         unplugged = client.get("/subjects")
         assert unplugged.status_code == 500 and unplugged.json()["error_code"] == 50003
+        new = json.dumps({"type": "record", "name": "New", "fields": []})
+        refused = client.post("/subjects/s/versions", json={"schema": new})
+        assert refused.status_code == 500 and refused.json()["error_code"] == 50003
 
 
 def test_what_the_shortcut_does_not_take_reaches_the_router(client: TestClient) -> None:
@@ -123,8 +127,9 @@ def test_what_the_shortcut_does_not_take_reaches_the_router(client: TestClient) 
 def test_register_bodies_read_by_the_shortcut_reach_the_router_intact(
     client: TestClient, chunks: int
 ) -> None:
-    """A cache miss hands the body the shortcut already read on to the router."""
-    raw = json.dumps({"schema": USER_V1}).encode()
+    """A body the shortcut does not take (a version) reaches the router as it was sent,
+    however it arrived."""
+    raw = json.dumps({"schema": USER_V1, "version": 1}).encode()
     size = len(raw) // chunks + 1
     parts = [raw[i : i + size] for i in range(0, len(raw), size)]
     response = client.post(

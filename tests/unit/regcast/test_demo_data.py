@@ -7,7 +7,7 @@ from pathlib import Path
 
 import fastavro
 
-from regcast.demo_data import avro_order, index_of, order_id, protobuf_order
+from regcast.demo_data import avro_order, index_of, order_id, order_key, protobuf_order, salt_of
 from regcast.schema_files import compile_protos, load_avro
 
 REPO = Path(__file__).resolve().parents[3]
@@ -18,6 +18,13 @@ def test_order_id_carries_the_sequence_number() -> None:
         key = str(order_id(i, salt=0xABCDEF)).encode()
         assert index_of(key) == i
     assert order_id(1, 1) != order_id(1, 2)
+
+
+def test_order_key_is_the_order_ids_text() -> None:
+    for i, salt in ((0, 0), (1, 0xABCDEF), (2**32 - 1, 2**48 - 1), (12_345, 0x0000_0000_0001)):
+        key = order_key(i, salt)
+        assert key == str(order_id(i, salt)).encode()
+        assert (index_of(key), salt_of(key)) == (i, salt)
 
 
 def test_avro_orders_fit_the_schema_and_round_trip() -> None:
