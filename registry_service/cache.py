@@ -126,10 +126,14 @@ class RegistryCache:
 
         When the cache was up to date with ``generation - 1``, the other entries still
         hold and stay; otherwise another write came between and everything is dropped.
-        Either way loads begun before are turned away (epoch).
+        Either way loads begun before are turned away (epoch). When a later write is
+        known already (one that committed after this one was advanced to the cache), the
+        ``changed`` values may be older than what it wrote, so they are not kept.
         """
         with self._lock:
             self.epoch += 1
+            if generation <= self.generation:
+                return
             if self.generation != generation - 1:
                 self._mutable = {}
             self.generation = generation

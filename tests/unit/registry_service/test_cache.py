@@ -24,6 +24,14 @@ def test_an_own_write_after_an_unseen_one_drops_everything_else() -> None:
     assert (cache.get("a"), cache.get("b"), cache.generation) == (MISSING, 3, 9)
 
 
+def test_an_own_write_advanced_after_a_later_one_does_not_bring_back_older_values() -> None:
+    cache = RegistryCache(100)
+    cache.invalidate(generation=7)
+    cache.advance(9, {"s": "after 9"})  # the write of 9 reached the cache first...
+    cache.advance(8, {"s": "after 8"})  # ...then the one of 8, on the same subject
+    assert (cache.get("s"), cache.generation) == ("after 9", 9)
+
+
 def test_a_load_that_overlapped_a_write_is_not_kept() -> None:
     cache = RegistryCache(100)
     cache.invalidate(generation=7)
