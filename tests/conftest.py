@@ -9,9 +9,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +16,12 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from regcast.local_broker import LocalBroker, free_port, wait_for_port
+from regcast.local_broker import LocalBroker
 from tests.support.consume import ConsumedRecord
 from tests.support.consume import consume_all as _consume_all
 from tests.support.mock_cluster import MockCluster
 from tests.support.postgres import create_database, drop_database
+from tests.support.registry import serve_registry, stop
 
 
 @dataclass
@@ -93,42 +91,13 @@ def consume_all() -> Callable[..., list[ConsumedRecord]]:
     return _consume_all
 
 
-def _serve_registry(database_url: str, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = dict(os.environ, REGCAST_DATABASE_URL=database_url)
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "registry_service.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    if not wait_for_port("127.0.0.1", port, 30):
-        process.kill()
-        raise RuntimeError(f"registry did not start: {log_path.read_text()[-2000:]}")
-    return process, f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture
 def registry_url(tmp_path: Path) -> Iterator[str]:
     """A fresh registry process on its own SQLite file."""
-    process, url = _serve_registry(
+    process, url = serve_registry(
         f"sqlite:///{tmp_path / 'registry.db'}", tmp_path / "registry.log"
     )
     try:
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process)

@@ -3,15 +3,13 @@
 ``registry_app`` builds ``create_app(Settings(...))`` exactly as uvicorn's factory call
 does; ``client`` wraps it in Starlette's TestClient (lifespan included) and is
 parametrised over both databases. The PostgreSQL database comes from the session's
-``postgres_url``; each test starts from dropped tables. ``serve_registry`` starts the real
-thing, ``uvicorn --factory registry_service.app:create_app``, with ``REGCAST_*`` settings.
+``postgres_url``; each test starts from dropped tables.
+``tests.support.registry.serve_registry`` starts the real thing,
+``uvicorn --factory registry_service.app:create_app``, with ``REGCAST_*`` settings.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,7 +18,6 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from regcast.local_broker import free_port, wait_for_port
 from registry_service.app import create_app
 from registry_service.settings import Settings, resolve_database_url
 from registry_service.storage.sql import metadata
@@ -60,46 +57,3 @@ def registry_app(database_url: str) -> Callable[..., FastAPI]:
 def client(registry_app: Callable[..., FastAPI]) -> Iterator[TestClient]:
     with TestClient(registry_app()) as test_client:
         yield test_client
-
-
-def serve_registry(
-    database_url: str, log_path: Path, **settings: str
-) -> tuple[subprocess.Popen[bytes], str]:
-    """``uvicorn --factory registry_service.app:create_app`` with ``REGCAST_DATABASE_URL``
-    and ``REGCAST_<NAME>`` for each keyword; returns the process and its base URL."""
-    port = free_port()
-    env = dict(os.environ, REGCAST_DATABASE_URL=database_url)
-    env.update({f"REGCAST_{name.upper()}": value for name, value in settings.items()})
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "registry_service.app:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    if not wait_for_port("127.0.0.1", port, 30):
-        process.kill()
-        process.wait()
-        raise RuntimeError(f"registry did not start: {log_path.read_text()[-2000:]}")
-    return process, f"http://127.0.0.1:{port}"
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()

@@ -23,8 +23,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.conftest import _serve_registry
-from tests.integration.registry.conftest import reset_postgres, serve_registry, stop
+from tests.integration.registry.conftest import reset_postgres
+from tests.support.registry import serve_registry, stop
 
 CLIENTS = 20
 ROUNDS = 5
@@ -47,7 +47,7 @@ def two_registries(postgres_url: str, tmp_path: Path) -> Iterator[list[str]]:
     urls = []
     try:
         for i in range(2):
-            process, url = _serve_registry(postgres_url, tmp_path / f"registry-{i}.log")
+            process, url = serve_registry(postgres_url, tmp_path / f"registry-{i}.log")
             processes.append(process)
             urls.append(url)
         yield urls

@@ -36,7 +36,8 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from google.protobuf import descriptor_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from tests.integration.registry.conftest import reset_postgres, serve_registry, stop
+from tests.integration.registry.conftest import reset_postgres
+from tests.support.registry import serve_registry, stop
 
 PROTOS = Path(__file__).resolve().parents[1] / "serdes" / "protos"
 if str(PROTOS) not in sys.path:

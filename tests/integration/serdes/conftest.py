@@ -16,7 +16,7 @@ import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient as CkSchemaRegistryClient
 
 from serdes import SchemaRegistryClient
-from tests.conftest import _serve_registry
+from tests.support.registry import serve_registry
 
 PROTOS = Path(__file__).resolve().parent / "protos"
 if str(PROTOS) not in sys.path:
@@ -29,7 +29,7 @@ def serdes_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if importlib.util.find_spec("registry_service.app") is None:
         pytest.skip("registry_service.app is not built yet")
     tmp = tmp_path_factory.mktemp("registry")
-    process, url = _serve_registry(f"sqlite:///{tmp / 'registry.db'}", tmp / "registry.log")
+    process, url = serve_registry(f"sqlite:///{tmp / 'registry.db'}", tmp / "registry.log")
     try:
         yield url
     finally:

@@ -11,10 +11,7 @@ import datetime as dt
 import importlib.util
 import ipaddress
 import json
-import os
 import ssl
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +22,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from regcast.local_broker import free_port, wait_for_port
 from serdes import SchemaRegistryClient
 from serdes.errors import RegistryUnavailableError
+from tests.support.registry import serve_registry, stop
 
 
 @dataclass(frozen=True)
@@ -107,42 +104,23 @@ def tls_registry(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     if importlib.util.find_spec("registry_service.app") is None:
         pytest.skip("registry_service.app is not built yet")
     tmp = tmp_path_factory.mktemp("tls-registry")
-    port = free_port()
-    log = (tmp / "registry.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "registry_service.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--ssl-certfile",
-            str(pki.server_cert),
-            "--ssl-keyfile",
-            str(pki.server_key),
-            "--ssl-ca-certs",
-            str(pki.ca),
-            "--ssl-cert-reqs",
-            "2",  # ssl.CERT_REQUIRED: clients must present a certificate
-        ],
-        env=dict(os.environ, REGCAST_DATABASE_URL=f"sqlite:///{tmp / 'registry.db'}"),
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    process, url = serve_registry(
+        f"sqlite:///{tmp / 'registry.db'}",
+        tmp / "registry.log",
+        "--ssl-certfile",
+        str(pki.server_cert),
+        "--ssl-keyfile",
+        str(pki.server_key),
+        "--ssl-ca-certs",
+        str(pki.ca),
+        "--ssl-cert-reqs",
+        "2",  # ssl.CERT_REQUIRED: clients must present a certificate
+        scheme="https",
     )
     try:
-        if not wait_for_port("127.0.0.1", port, 30):
-            raise RuntimeError((tmp / "registry.log").read_text()[-2000:])
-        yield f"https://127.0.0.1:{port}"
+        yield url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
+        stop(process)
 
 
 def test_verify_ca_and_client_certificate(tls_registry: str, pki: Pki) -> None:
