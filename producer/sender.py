@@ -412,8 +412,6 @@ class Sender:
             )
             timeout.__cause__ = error
             error = timeout
-        if idempotence is not None and batch.has_sequence:
-            idempotence.request_reset()  # the sequence chain now has a gap
         self._finish(batch, error)
 
     def _can_retry(
@@ -441,6 +439,9 @@ class Sender:
         if error is not None:
             self.batches_failed += 1
             self.records_failed += batch.record_count
+            if self._idempotence is not None and batch.has_sequence:
+                # failed for good or expired: the partition's sequence chain has a gap
+                self._idempotence.request_reset()
         batch.done(base_offset, log_append_time_ms, error)
         self._accumulator.deallocate(batch)
 
