@@ -138,18 +138,12 @@ class RecordAccumulator:
         Blocks up to ``max_block_ms`` when ``buffer_memory`` is full, then raises
         :class:`~producer.errors.BufferExhaustedError`.
         """
-        queue = self._queues.get(tp) or self._queue(tp)
+        queue = self._queue(tp)
         with queue.lock:
             # the hot path: the open batch at the tail takes the record
-            if self._closed:
-                raise ProducerClosedError("the producer is closed: no new records are accepted")
-            batches = queue.batches
-            if batches:
-                last = batches[-1]
-                future = last.try_append(timestamp_ms, key, value, headers, on_delivery)
-                if future is not None:
-                    return future, last.builder.is_full
-                last.builder.close()
+            result = self._try_append(queue, timestamp_ms, key, value, headers, on_delivery)
+            if result is not None:
+                return result
         size = max(self._batch_size_bytes, record_size_upper_bound_bytes(key, value, headers))
         self._pool.allocate(size, max_block_ms)
         try:
@@ -227,7 +221,7 @@ class RecordAccumulator:
             if node in ready_nodes or self._muted(queue, head):
                 continue
             waited_ms = now_ms - head.last_attempt_ms
-            backing_off = head.attempts > 0 and waited_ms < backoff_ms
+            backing_off = head.is_backing_off(backoff_ms, now_ms)
             time_to_wait_ms = backoff_ms if backing_off else linger_ms
             sendable = hurry or len(batches) > 1 or head.is_full() or waited_ms >= time_to_wait_ms
             if sendable and not backing_off:
@@ -271,7 +265,7 @@ class RecordAccumulator:
                 head = queue.batches[0]
                 if self._muted(queue, head):
                     continue
-                if head.attempts > 0 and now_ms - head.last_attempt_ms < self._retry_backoff_ms:
+                if head.is_backing_off(self._retry_backoff_ms, now_ms):
                     continue
                 batch_bytes = head.estimated_size_bytes
                 if ready and size_bytes + batch_bytes > max_request_size_bytes:

@@ -283,6 +283,10 @@ class ProducerBatch:
     def has_reached_delivery_timeout(self, delivery_timeout_ms: int, now_ms: int) -> bool:
         return now_ms - self.created_ms >= delivery_timeout_ms
 
+    def is_backing_off(self, retry_backoff_ms: int, now_ms: int) -> bool:
+        """A retried batch waits ``retry_backoff_ms`` after its last attempt."""
+        return self.attempts > 0 and now_ms - self.last_attempt_ms < retry_backoff_ms
+
     def reenqueued(self, now_ms: int) -> None:
         self.attempts += 1
         self.last_attempt_ms = now_ms

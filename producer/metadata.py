@@ -26,11 +26,11 @@ Thread model: every method may be called from any thread. Mutations hold one loc
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from producer.clock import monotonic_ms
 from producer.errors import ConfigError, ProducerClosedError
 
 
@@ -170,10 +170,6 @@ class Cluster:
             f"Cluster(brokers={sorted(self.brokers)}, topics={sorted(self._partitions)}, "
             f"topic_errors={dict(self.topic_errors)})"
         )
-
-
-def _monotonic_ms() -> int:
-    return time.monotonic_ns() // 1_000_000
 
 
 class Metadata:
@@ -319,12 +315,12 @@ class Metadata:
         Never called on the sender thread (that thread performs the update). Raises
         :class:`ProducerClosedError` if :meth:`close` is called while waiting.
         """
-        deadline = _monotonic_ms() + max(timeout_ms, 0)
+        deadline = monotonic_ms() + max(timeout_ms, 0)
         with self._changed:
             while self._version <= last_version:
                 if self._closed:
                     raise ProducerClosedError("producer closed while waiting for metadata")
-                remaining_ms = deadline - _monotonic_ms()
+                remaining_ms = deadline - monotonic_ms()
                 if remaining_ms <= 0:
                     return False
                 self._changed.wait(remaining_ms / 1000.0)

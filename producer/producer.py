@@ -25,6 +25,7 @@ from typing import Any
 from producer.accumulator import RecordAccumulator
 from producer.batch import DeliveryCallback, RecordFuture, TopicPartition
 from producer.buffer_pool import BufferPool
+from producer.clock import monotonic_ms
 from producer.config import ProducerConfig
 from producer.errors import (
     InvalidRecordError,
@@ -63,12 +64,7 @@ class SendContext:
     headers: list[tuple[str, bytes | None]] | None = None
 
 
-_monotonic_ns = time.monotonic_ns
 _yield_gil = functools.partial(time.sleep, 0)
-
-
-def _monotonic_ms() -> int:
-    return _monotonic_ns() // 1_000_000
 
 
 class Producer:
@@ -150,13 +146,13 @@ class Producer:
         fatal = self._sender.fatal_error
         if fatal is not None:
             raise ProducerClosedError(f"the producer failed and cannot send: {fatal}") from fatal
-        now_ms = _monotonic_ns() // 1_000_000
+        now_ms = monotonic_ms()
         max_block_ms = self._max_block_ms
         cluster = self._metadata.cluster
         count = cluster.partition_count(topic)
         if count is None or (partition is not None and partition >= count):
             cluster, count = self._wait_on_metadata(topic, partition, now_ms)
-            waited_ms = _monotonic_ms() - now_ms
+            waited_ms = monotonic_ms() - now_ms
             now_ms += waited_ms
             max_block_ms = max(max_block_ms - waited_ms, 0)
         header_list = _headers(headers) if headers else None
@@ -264,7 +260,7 @@ class Producer:
             code = cluster.topic_errors.get(topic, 0)
             if code and code not in (_UNKNOWN_TOPIC_OR_PARTITION, _LEADER_NOT_AVAILABLE):
                 raise error_for_code(code, f"metadata for topic {topic!r}")
-            elapsed_ms = _monotonic_ms() - begin_ms
+            elapsed_ms = monotonic_ms() - begin_ms
             if elapsed_ms >= max_wait_ms:
                 if count is not None:
                     raise MetadataTimeoutError(
@@ -286,7 +282,7 @@ class Producer:
         """The partition ids of ``topic``, waiting for metadata up to ``max_block_ms``."""
         cluster = self._metadata.cluster
         if cluster.partition_count(topic) is None:
-            cluster, _ = self._wait_on_metadata(topic, None, _monotonic_ms())
+            cluster, _ = self._wait_on_metadata(topic, None, monotonic_ms())
         return [p.partition for p in cluster.partitions_for_topic(topic)]
 
     # ------------------------------------------------------------------ flush and close

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from functools import partial
@@ -38,6 +37,7 @@ from typing import Any
 
 from producer.accumulator import RecordAccumulator
 from producer.batch import ProducerBatch, TopicPartition
+from producer.clock import monotonic_ms
 from producer.config import ProducerConfig
 from producer.errors import (
     DeliveryTimeoutError,
@@ -68,10 +68,6 @@ _MAX_WAKE_SLACK_MS = 5
 _ALWAYS_WAKE = 2**62  # the deadline published while the sender is not in a produce poll
 
 
-def _monotonic_ms() -> int:
-    return time.monotonic_ns() // 1_000_000
-
-
 class Sender:
     """Drains the accumulator into Produce requests on its own thread."""
 
@@ -83,7 +79,7 @@ class Sender:
         metadata: Metadata,
         accumulator: RecordAccumulator,
         idempotence: IdempotenceManager | None,
-        clock_ms: Callable[[], int] = _monotonic_ms,
+        clock_ms: Callable[[], int] = monotonic_ms,
     ) -> None:
         self._config = config
         self._client = client
@@ -94,7 +90,6 @@ class Sender:
         self._acks = config.acks
         self._running = True
         self._force_close = False
-        self._init_in_flight = False
         self._next_init_ms = 0
         self._poll_deadline_ms = _ALWAYS_WAKE
         self._wake_slack_ms = min(config.linger_ms, _MAX_WAKE_SLACK_MS)
@@ -239,14 +234,13 @@ class Sender:
             if self._client.in_flight_request_count() > 0:
                 return self._config.retry_backoff_ms
             idempotence.begin_reset()
-        if self._init_in_flight:
+        if idempotence.state is ProducerIdState.REQUESTING:
             return _MAX_POLL_MS
         if now_ms < self._next_init_ms:
             return self._next_init_ms - now_ms
         node = self._client.least_loaded_node(now_ms)
         if node is None or not self._client.ready(node, now_ms):
             return self._config.reconnect_backoff_ms
-        self._init_in_flight = True
         idempotence.state = ProducerIdState.REQUESTING
         self._client.send(
             ClientRequest(
@@ -263,7 +257,6 @@ class Sender:
     def _handle_init_producer_id(self, response: ClientResponse) -> None:
         idempotence = self._idempotence
         assert idempotence is not None
-        self._init_in_flight = False
         body = response.body
         error: BaseException | None = response.error
         if error is None and body is not None and body.get("error_code", 0):

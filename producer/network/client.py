@@ -52,13 +52,13 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from producer.clock import monotonic_ms
 from producer.errors import (
     BrokerConnectionError,
     CorrelationIdMismatchError,
@@ -91,10 +91,6 @@ _CLIENT_SOFTWARE_NAME = "regcast"
 _CLIENT_SOFTWARE_VERSION = "0.1.0"
 _NEVER_MS = 2**31 - 1
 _UNANSWERED_KEPT = 1024  # correlation ids of acks=0 requests remembered per node
-
-
-def _monotonic_ms() -> int:
-    return time.monotonic_ns() // 1_000_000
 
 
 @dataclass(slots=True)
@@ -168,7 +164,7 @@ class NetworkClient:
         max_in_flight_requests_per_connection: int,
         reconnect_backoff_ms: int = 50,
         reconnect_backoff_max_ms: int = 1000,
-        clock_ms: Callable[[], int] = _monotonic_ms,
+        clock_ms: Callable[[], int] = monotonic_ms,
         connection_setup_timeout_ms: int = 10_000,
         reconnect_backoff_jitter: float = 0.2,
         rng: random.Random | None = None,

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from producer.clock import monotonic_ms as now_ms
 from producer.errors import BrokerConnectionError, DisconnectError, RequestTimeoutError
 from producer.metadata import Metadata
 from producer.network import ClientRequest, ClientResponse, ConnectionState, NetworkClient
@@ -24,10 +25,6 @@ from tests.support.consume import ConsumedRecord
 from tests.support.fault_proxy import FaultProxy
 
 Consume = Callable[..., list[ConsumedRecord]]
-
-
-def now_ms() -> int:
-    return time.monotonic_ns() // 1_000_000
 
 
 class Driver:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from producer.clock import monotonic_ms
 from producer.errors import (
     BrokerConnectionError,
     CorrelationIdMismatchError,
@@ -521,9 +522,7 @@ def test_poll_wait_is_bounded_by_the_next_request_deadline(broker: FakeBroker) -
     real = FakeClock()
     real.now_ms = 0
 
-    def now() -> int:
-        return time.monotonic_ns() // 1_000_000
-
+    now = monotonic_ms
     client = NetworkClient(
         broker.bootstrap,
         metadata=Metadata(metadata_max_age_ms=300_000, refresh_backoff_ms=100),
