@@ -181,6 +181,26 @@ def _version_str(version: int | str) -> str:
     return str(version)
 
 
+def _http_options(
+    auth: tuple[str, str] | httpx.Auth | None,
+    timeout_s: float,
+    verify: bool | str | ssl.SSLContext,
+    cert: str | tuple[str, str] | tuple[str, str, str] | None,
+    max_connections: int,
+    headers: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    """The httpx settings the sync and async clients share."""
+    return {
+        "auth": httpx.BasicAuth(*auth) if isinstance(auth, tuple) else auth,
+        "timeout": timeout_s,
+        "verify": _ssl_context(verify, cert),
+        "limits": httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        "headers": {"Accept": _ACCEPT, **(headers or {})},
+    }
+
+
 def _ssl_context(
     verify: bool | str | ssl.SSLContext, cert: str | tuple[str, str] | tuple[str, str, str] | None
 ) -> bool | ssl.SSLContext:
@@ -475,14 +495,8 @@ class SchemaRegistryClient:
         )
         self._sleep_s = sleep_s
         self._http = httpx.Client(
-            auth=httpx.BasicAuth(*auth) if isinstance(auth, tuple) else auth,
-            timeout=timeout_s,
-            verify=_ssl_context(verify, cert),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            headers={"Accept": _ACCEPT, **(headers or {})},
             transport=transport,
+            **_http_options(auth, timeout_s, verify, cert, max_connections, headers),
         )
 
     # -- plumbing -------------------------------------------------------------------
@@ -708,14 +722,8 @@ class AsyncSchemaRegistryClient:
         )
         self._sleep_s = sleep_s
         self._http = httpx.AsyncClient(
-            auth=httpx.BasicAuth(*auth) if isinstance(auth, tuple) else auth,
-            timeout=timeout_s,
-            verify=_ssl_context(verify, cert),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            headers={"Accept": _ACCEPT, **(headers or {})},
             transport=transport,
+            **_http_options(auth, timeout_s, verify, cert, max_connections, headers),
         )
 
     async def _send(self, request: _Request) -> Any:
