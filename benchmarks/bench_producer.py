@@ -482,9 +482,17 @@ def child_command(args: Sequence[str]) -> list[str]:
 
 
 def run_child(args: Sequence[str]) -> dict[str, Any]:
+    return run_benchmark_child("benchmarks.bench_producer", args)
+
+
+def run_benchmark_child(
+    module: str, args: Sequence[str], input_text: str | None = None
+) -> dict[str, Any]:
+    """Run ``python -m module args`` and return the JSON object its last ``{`` line holds."""
     done = subprocess.run(
-        child_command(args),
+        [sys.executable, "-m", module, *args],
         cwd=ROOT,
+        input=input_text,
         capture_output=True,
         text=True,
         timeout=CHILD_TIMEOUT_S,

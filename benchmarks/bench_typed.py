@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,14 +55,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_producer import create_topic, peak_rss_kib
+from benchmarks.bench_producer import create_topic, peak_rss_kib, run_benchmark_child
 
-ROOT = Path(__file__).resolve().parents[1]
 PEERS = ("regcast", "confluent-kafka")
 REFERENCE = "confluent-kafka"
 LINGER_MS = 5
 BATCH_SIZE_BYTES = 64 * 1024
-CHILD_TIMEOUT_S = 900
 TARGET = 1.2  # issue 6: regcast at least 1.2x confluent-kafka, typed end to end
 
 
@@ -280,23 +277,7 @@ def check_same_bytes(registry_url: str, schema: str, record: dict[str, Any]) -> 
 
 
 def run_child(argv: Sequence[str], record_json: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_typed", *argv],
-        cwd=ROOT,
-        input=record_json,
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_S,
-        check=False,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(
-            f"benchmark child {' '.join(argv)} failed ({done.returncode}): "
-            f"{done.stderr.strip()[-2000:]}"
-        )
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
+    return run_benchmark_child("benchmarks.bench_typed", argv, record_json)
 
 
 def run(
