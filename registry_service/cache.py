@@ -110,6 +110,13 @@ class RegistryCache:
         self.put_if_current(key, loaded, epoch)
         return loaded
 
+    def forget_schemas(self) -> None:
+        """Drop the immutable entries too: after a rolled-back write that may have
+        cached rows it read from its own transaction (``GroupCommit``), which were never
+        committed and whose ids may yet be given to other schemas."""
+        for entries in (self.schemas, self.fingerprints, self.guids, self.parsed):
+            entries.clear()
+
     def invalidate(self, generation: int | None = None) -> None:
         """Drop every mutable entry. ``generation``: a write counter value already
         committed (read from the database, or this process's own write), which every

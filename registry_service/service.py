@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from registry_service.cache import GenerationWatcher, RegistryCache
@@ -69,6 +69,7 @@ from registry_service.formats import (
 from registry_service.formats import (
     InvalidSchemaError as FormatInvalidSchemaError,
 )
+from registry_service.group_commit import GroupCommit
 from registry_service.settings import Mode, Settings
 from registry_service.storage import (
     GLOBAL_SCOPE,
@@ -201,6 +202,18 @@ class ScopeSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class KnownIds:
+    """Read together with a snapshot from the database, so a registration that finds the
+    snapshot still current under the lock need not read them again: the id of the
+    schema with ``fingerprint`` (None: not stored) and the highest id, at the snapshot's
+    generation."""
+
+    fingerprint: str
+    schema_id: int | None
+    max_schema_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class SubjectSnapshot:
     """A subject's settings and versions as the database held them at ``generation``
     (or, from the cache, at ``generation`` or later: see ``RegistryCache``)."""
@@ -208,6 +221,17 @@ class SubjectSnapshot:
     generation: int
     settings: ScopeSettings
     versions: list[SubjectVersion]
+    ids: KnownIds | None = None
+
+
+@dataclass(slots=True)
+class _WrittenInGroup:
+    """What the registrations before this one in the same transaction wrote
+    (``GroupCommit``): what a snapshot taken before the lock cannot know."""
+
+    subjects: set[str] = field(default_factory=set)
+    ids: dict[str, int] = field(default_factory=dict)  # fingerprint -> id inserted
+    max_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,10 +239,11 @@ class _Registered:
     """What a registration's write did: the answer, the subject's settings and versions
     as of that write (for the cache), and the schema if it was inserted as a new row."""
 
+    subject: str
     body: dict[str, Any]
     versions: list[SubjectVersion]
     settings: ScopeSettings
-    inserted: ParsedSchema | None
+    inserted: tuple[StoredSchema, ParsedSchema] | None
 
 
 # -- the service -----------------------------------------------------------------------
@@ -232,6 +257,12 @@ class RegistryService:
         self.settings = settings
         self.cache = RegistryCache(settings.cache_max_schemas)
         self.watcher = GenerationWatcher(store, self.cache, settings.cache_poll_interval_ms)
+        self._registrations: GroupCommit[_Registered, _WrittenInGroup] = GroupCommit(
+            store,
+            self._registrations_committed,
+            self._registrations_rolled_back,
+            _WrittenInGroup,
+        )
 
     def start(self) -> None:
         """Runs in the app's lifespan, before the first request."""
@@ -333,25 +364,36 @@ class RegistryService:
 
         return self.cache.load(("versions", subject), load)
 
-    def _subject_snapshot(self, subject: str, cached: bool = True) -> SubjectSnapshot:
-        """Settings and versions of ``subject``: from the cache, else (or when not
-        ``cached``) in one query whose answer is cached."""
-        if cached:
-            generation = self.cache.generation  # first: the entries are at least this new
-            settings = self.cache.get(("settings", subject))
-            versions = self.cache.get(("versions", subject))
-            if isinstance(settings, ScopeSettings) and isinstance(versions, list):
-                return SubjectSnapshot(generation, settings, versions)
+    def _cached_snapshot(self, subject: str) -> SubjectSnapshot | None:
+        """Settings and versions of ``subject`` from the cache alone, or None."""
+        generation = self.cache.generation  # first: the entries are at least this new
+        settings = self.cache.get(("settings", subject))
+        versions = self.cache.get(("versions", subject))
+        if isinstance(settings, ScopeSettings) and isinstance(versions, list):
+            return SubjectSnapshot(generation, settings, versions)
+        return None
+
+    def _read_snapshot(self, subject: str, fingerprint: str | None = None) -> SubjectSnapshot:
+        """Settings and versions of ``subject`` in one query whose answer is cached;
+        with ``fingerprint``, the same query reads that schema's id and the highest id."""
         epoch = self.cache.epoch
         with self.store.read() as tx:
-            snapshot = self._snapshot_of(subject, tx.subject_state(subject))
+            state = tx.subject_state(subject, fingerprint)
+        snapshot = self._snapshot_of(subject, state, fingerprint)
         self.cache.put_if_current(("settings", subject), snapshot.settings, epoch)
         self.cache.put_if_current(("versions", subject), snapshot.versions, epoch)
         return snapshot
 
-    def _snapshot_of(self, subject: str, state: SubjectState) -> SubjectSnapshot:
+    def _snapshot_of(
+        self, subject: str, state: SubjectState, fingerprint: str | None = None
+    ) -> SubjectSnapshot:
         settings = self._merge_settings([subject, GLOBAL_SCOPE], state.configs, state.modes)
-        return SubjectSnapshot(state.generation, settings, state.versions)
+        ids = (
+            None
+            if fingerprint is None
+            else KnownIds(fingerprint, state.schema_id, state.max_schema_id)
+        )
+        return SubjectSnapshot(state.generation, settings, state.versions, ids)
 
     def _config(self, scope: str) -> ConfigRecord | None:
         def load() -> ConfigRecord | None:
@@ -772,11 +814,20 @@ class RegistryService:
         never based on a stale cache.
         """
         subject = check_subject(subject)
-        snapshot = self._subject_snapshot(subject)
+        snapshot = self._cached_snapshot(subject)
+        if snapshot is None:
+            # Read with the ids of the schema as the request asks for it parsed (the
+            # subject's own normalize setting, rarely on, is not known yet).
+            guess = self.parse(request, normalize)
+            snapshot = self._read_snapshot(subject, guess.fingerprint)
         parsed = self.parse(request, normalize or snapshot.settings.normalize)
         schema_id = None
         if request.id is None and _live(snapshot.versions):
-            schema_id = self._schema_id_for(parsed)
+            known = snapshot.ids
+            if known is not None and known.fingerprint == parsed.fingerprint:
+                schema_id = known.schema_id
+            else:
+                schema_id = self._schema_id_for(parsed)
         if schema_id is not None and request.version in (None, LATEST):
             existing = self._live_version_with(snapshot.versions, schema_id)
             if existing is not None:
@@ -788,31 +839,44 @@ class RegistryService:
             except RegistryError:
                 if self.store.generation() == snapshot.generation:
                     raise
-                snapshot = self._subject_snapshot(subject, cached=False)
+                snapshot = self._read_snapshot(subject, parsed.fingerprint)
                 parsed = self.parse(request, normalize or snapshot.settings.normalize)
                 plan = None  # judged again under the lock, as the snapshot has aged
             if isinstance(plan, SubjectVersion):
                 return self._register_json(plan, self._stored(plan.schema_id))
             version = plan
-        try:
-            with self.store.write() as tx:
-                outcome = self._register_locked(
-                    tx, subject, request, normalize, parsed, snapshot, version
-                )
-        except BaseException:
-            self.cache.invalidate()
-            raise
-        self.cache.advance(
-            tx.new_generation,
-            {("versions", subject): outcome.versions, ("settings", subject): outcome.settings},
+        outcome = self._registrations.run(
+            lambda tx, group: self._register_locked(
+                tx, group, subject, request, normalize, parsed, snapshot, version
+            )
         )
-        if outcome.inserted is not None and outcome.inserted.schema_type is SchemaType.AVRO:
-            # Committed: an Avro schema parsed from the stored text is this same tree, so
-            # later compatibility checks need not parse it again. (Not Protobuf: from a
-            # base64 descriptor the stored text compiles to a descriptor that may differ
-            # in detail, and ``format=serialized`` must not depend on who registered.)
-            self.cache.parsed.put(("id", outcome.body["id"]), outcome.inserted)
         return outcome.body
+
+    def _registrations_committed(self, generation: int, outcomes: list[_Registered]) -> None:
+        """Runs once a group of registrations (``GroupCommit``) has committed, before
+        any of them is answered: each changed its own subject's versions only."""
+        changed: dict[Hashable, Any] = {}
+        for outcome in outcomes:  # in the order they ran: a later one's view is newer
+            changed[("versions", outcome.subject)] = outcome.versions
+            changed[("settings", outcome.subject)] = outcome.settings
+        self.cache.advance(generation, changed)
+        for outcome in outcomes:
+            if outcome.inserted is None:
+                continue
+            stored, parsed = outcome.inserted
+            self._remember(stored)  # committed now: registering it again is a cache hit
+            if parsed.schema_type is SchemaType.AVRO:
+                # An Avro schema parsed from the stored text is this same tree, so later
+                # compatibility checks need not parse it again. (Not Protobuf: from a
+                # base64 descriptor the stored text compiles to a descriptor that may
+                # differ in detail, and ``format=serialized`` must not depend on who
+                # registered.)
+                self.cache.parsed.put(("id", stored.id), parsed)
+
+    def _registrations_rolled_back(self, shared: bool) -> None:
+        self.cache.invalidate()
+        if shared:
+            self.cache.forget_schemas()
 
     def _plan_registration(
         self,
@@ -894,6 +958,7 @@ class RegistryService:
     def _register_locked(
         self,
         tx: StoreWriter,
+        group: _WrittenInGroup,
         subject: str,
         request: SchemaRequest,
         normalize: bool,
@@ -901,13 +966,23 @@ class RegistryService:
         snapshot: SubjectSnapshot,
         version: int | None,
     ) -> _Registered:
-        """The write lock's part of ``register``. ``version`` is the verdict of
-        ``_plan_registration`` on ``snapshot``, or None when it must be judged here."""
-        if tx.new_generation == snapshot.generation + 1:  # the snapshot still holds
-            schema_id = self.cache.fingerprints.get(parsed.fingerprint)
-            max_id = None
+        """The write lock's part of ``register``, run by ``GroupCommit`` (``group``:
+        what registrations before this one in the same transaction wrote).
+        ``version`` is the verdict of ``_plan_registration`` on ``snapshot``, or None
+        when it must be judged here. Refuses only before writing anything."""
+        if tx.new_generation == snapshot.generation + 1 and subject not in group.subjects:
+            # The snapshot still holds: no commit since, and this subject untouched by
+            # the transaction so far. Its ids too, but for what the transaction inserted.
+            schema_id = group.ids.get(parsed.fingerprint)
             if schema_id is None:
-                schema_id, max_id = tx.schema_id_and_max_id(parsed.fingerprint)
+                schema_id = self.cache.fingerprints.get(parsed.fingerprint)
+            max_id = None
+            known = snapshot.ids
+            if schema_id is None:
+                if known is not None and known.fingerprint == parsed.fingerprint:
+                    schema_id, max_id = known.schema_id, max(known.max_schema_id, group.max_id)
+                else:
+                    schema_id, max_id = tx.schema_id_and_max_id(parsed.fingerprint)
         else:  # another write landed after the snapshot: judge on what is there now
             used = normalize or snapshot.settings.normalize
             state = tx.subject_state(subject, parsed.fingerprint)
@@ -922,7 +997,7 @@ class RegistryService:
             plan = self._plan_registration(subject, request, parsed, snapshot, schema_id, tx)
             if isinstance(plan, SubjectVersion):
                 body = self._register_json(plan, self._stored(plan.schema_id, tx))
-                return _Registered(body, snapshot.versions, snapshot.settings, None)
+                return _Registered(subject, body, snapshot.versions, snapshot.settings, None)
             version = plan
         if request.id is not None:
             schema_id = request.id
@@ -941,7 +1016,7 @@ class RegistryService:
             tx.insert_schema(
                 stored.id, stored.schema_type, stored.fingerprint, stored.text, stored.references
             )
-            inserted: ParsedSchema | None = parsed
+            inserted: tuple[StoredSchema, ParsedSchema] | None = (stored, parsed)
         else:
             inserted = None
         # A soft-deleted older version with the same id is superseded by the new one.
@@ -955,13 +1030,17 @@ class RegistryService:
         for item in superseded:
             tx.remove_version(subject, item.version)
         tx.insert_version(subject, version, stored.id)
+        group.subjects.add(subject)
+        if inserted is not None:
+            group.ids[stored.fingerprint] = stored.id
+            group.max_id = max(group.max_id, stored.id)
         created = SubjectVersion(subject, version, stored.id, False)
         versions = sorted(
             [v for v in snapshot.versions if v not in superseded] + [created],
             key=lambda v: v.version,
         )
         return _Registered(
-            self._register_json(created, stored), versions, snapshot.settings, inserted
+            subject, self._register_json(created, stored), versions, snapshot.settings, inserted
         )
 
     def _stored(self, schema_id: int, tx: StoreReader | None = None) -> StoredSchema:

@@ -295,13 +295,39 @@ def classify(exc: SQLAlchemyError) -> StoreError:
 
 class SqlTransaction(StoreWriter):
     """Reads and writes on one connection inside one transaction. ``new_generation`` is
-    only meaningful in a write transaction (see ``StoreWriter``)."""
+    only meaningful in a write transaction (see ``StoreWriter``).
 
-    __slots__ = ("_conn", "new_generation")
+    Inserts of schemas and versions are held back and sent together, one statement per
+    table, just before the next statement of any other kind and before the commit
+    (``flush``): a transaction that registers several schemas (``GroupCommit``) then
+    pays two round trips for all of them, and every read still sees every write made
+    before it.
+    """
+
+    __slots__ = ("_conn", "_references", "_schemas", "_versions", "new_generation")
 
     def __init__(self, conn: Connection, new_generation: int = -1) -> None:
         self._conn = conn
         self.new_generation = new_generation
+        self._schemas: list[dict[str, Any]] = []
+        self._references: list[dict[str, Any]] = []
+        self._versions: list[dict[str, Any]] = []
+
+    def _execute(self, statement: Any, parameters: Any = None) -> Any:
+        if self._schemas or self._versions:
+            self.flush()
+        return self._conn.execute(statement, parameters)
+
+    def flush(self) -> None:
+        """Send the held-back inserts (schemas first: versions refer to them)."""
+        for statement, rows in (
+            (_INSERT_SCHEMA, self._schemas),
+            (_INSERT_REFERENCES, self._references),
+            (_INSERT_VERSION, self._versions),
+        ):
+            if rows:
+                self._conn.execute(statement, rows[0] if len(rows) == 1 else list(rows))
+                rows.clear()
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -312,11 +338,11 @@ class SqlTransaction(StoreWriter):
         wanted = sorted(set(schema_ids))
         if not wanted:
             return {}
-        rows = self._conn.execute(_SCHEMAS_BY_IDS, {"ids": wanted}).all()
+        rows = self._execute(_SCHEMAS_BY_IDS, {"ids": wanted}).all()
         if not rows:
             return {}
         refs: dict[int, list[StoredReference]] = {}
-        for r in self._conn.execute(_REFERENCES_BY_SCHEMA_IDS, {"ids": [row.id for row in rows]}):
+        for r in self._execute(_REFERENCES_BY_SCHEMA_IDS, {"ids": [row.id for row in rows]}):
             refs.setdefault(r.schema_id, []).append(StoredReference(r.name, r.subject, r.version))
         return {
             row.id: StoredSchema(
@@ -330,11 +356,11 @@ class SqlTransaction(StoreWriter):
         }
 
     def schema_id_by_fingerprint(self, fingerprint: str) -> int | None:
-        value = self._conn.execute(_ID_BY_FINGERPRINT, {"fingerprint": fingerprint}).scalar()
+        value = self._execute(_ID_BY_FINGERPRINT, {"fingerprint": fingerprint}).scalar()
         return None if value is None else int(value)
 
     def schema_id_by_fingerprint_prefix(self, prefix: str) -> int | None:
-        value = self._conn.execute(
+        value = self._execute(
             sa.select(schemas.c.id)
             .where(schemas.c.fingerprint.startswith(prefix, autoescape=True))
             .order_by(schemas.c.id)
@@ -343,20 +369,18 @@ class SqlTransaction(StoreWriter):
         return None if value is None else int(value)
 
     def max_schema_id(self) -> int:
-        return int(self._conn.execute(_MAX_ID).scalar() or 0)
+        return int(self._execute(_MAX_ID).scalar() or 0)
 
     def schema_id_and_max_id(self, fingerprint: str) -> tuple[int | None, int]:
-        row = self._conn.execute(_ID_AND_MAX_ID, {"fingerprint": fingerprint}).one()
+        row = self._execute(_ID_AND_MAX_ID, {"fingerprint": fingerprint}).one()
         return (None if row.schema_id is None else int(row.schema_id)), int(row.max_id or 0)
 
     def subject_versions(self, subject: str) -> list[SubjectVersion]:
-        rows = self._conn.execute(_SUBJECT_VERSIONS, {"subject": subject})
+        rows = self._execute(_SUBJECT_VERSIONS, {"subject": subject})
         return [_subject_version(r) for r in rows]
 
     def subject_state(self, subject: str, fingerprint: str | None = None) -> SubjectState:
-        rows = self._conn.execute(
-            _SUBJECT_STATE, {"subject": subject, "fingerprint": fingerprint}
-        ).all()
+        rows = self._execute(_SUBJECT_STATE, {"subject": subject, "fingerprint": fingerprint}).all()
         first = rows[0]  # registry_state always has its one row
         configs = {}
         modes = {}
@@ -389,13 +413,11 @@ class SqlTransaction(StoreWriter):
             query = query.where(
                 subject_versions.c.subject.startswith(subject_prefix, autoescape=True)
             )
-        rows = self._conn.execute(
-            query.order_by(subject_versions.c.subject, subject_versions.c.version)
-        )
+        rows = self._execute(query.order_by(subject_versions.c.subject, subject_versions.c.version))
         return [_subject_version(r) for r in rows]
 
     def versions_by_schema_id(self, schema_id: int) -> list[SubjectVersion]:
-        rows = self._conn.execute(
+        rows = self._execute(
             sa.select(*_SV_COLUMNS)
             .where(subject_versions.c.schema_id == schema_id)
             .order_by(subject_versions.c.subject, subject_versions.c.version)
@@ -403,7 +425,7 @@ class SqlTransaction(StoreWriter):
         return [_subject_version(r) for r in rows]
 
     def referrers(self, subject: str, version: int) -> list[SubjectVersion]:
-        rows = self._conn.execute(
+        rows = self._execute(
             sa.select(*_SV_COLUMNS)
             .join(
                 schema_references,
@@ -416,25 +438,25 @@ class SqlTransaction(StoreWriter):
         return [_subject_version(r) for r in rows]
 
     def config(self, scope: str) -> ConfigRecord | None:
-        row = self._conn.execute(sa.select(configs).where(configs.c.subject == scope)).first()
+        row = self._execute(sa.select(configs).where(configs.c.subject == scope)).first()
         if row is None:
             return None
         return ConfigRecord(row.compatibility_level, row.normalize)
 
     def configs(self, scopes: Sequence[str]) -> dict[str, ConfigRecord]:
-        rows = self._conn.execute(_CONFIGS_OF_SCOPES, {"scopes": list(scopes)})
+        rows = self._execute(_CONFIGS_OF_SCOPES, {"scopes": list(scopes)})
         return {row.subject: ConfigRecord(row.compatibility_level, row.normalize) for row in rows}
 
     def modes(self, scopes: Sequence[str]) -> dict[str, str]:
-        rows = self._conn.execute(_MODES_OF_SCOPES, {"scopes": list(scopes)})
+        rows = self._execute(_MODES_OF_SCOPES, {"scopes": list(scopes)})
         return {row.subject: str(row.mode) for row in rows}
 
     def mode(self, scope: str) -> str | None:
-        value = self._conn.execute(sa.select(modes.c.mode).where(modes.c.subject == scope)).scalar()
+        value = self._execute(sa.select(modes.c.mode).where(modes.c.subject == scope)).scalar()
         return None if value is None else str(value)
 
     def generation(self) -> int:
-        return int(self._conn.execute(_GENERATION).scalar_one())
+        return int(self._execute(_GENERATION).scalar_one())
 
     # -- writes --------------------------------------------------------------------------
 
@@ -446,53 +468,47 @@ class SqlTransaction(StoreWriter):
         text: str,
         references: Sequence[StoredReference],
     ) -> None:
-        self._conn.execute(
-            _INSERT_SCHEMA,
+        self._schemas.append(
             {
                 "id": schema_id,
                 "schema_type": schema_type,
                 "fingerprint": fingerprint,
                 "schema_text": text,
-            },
+            }
         )
-        if references:
-            self._conn.execute(
-                _INSERT_REFERENCES,
-                [
-                    {
-                        "schema_id": schema_id,
-                        "position": i,
-                        "name": r.name,
-                        "subject": r.subject,
-                        "version": r.version,
-                    }
-                    for i, r in enumerate(references)
-                ],
-            )
+        self._references += [
+            {
+                "schema_id": schema_id,
+                "position": i,
+                "name": r.name,
+                "subject": r.subject,
+                "version": r.version,
+            }
+            for i, r in enumerate(references)
+        ]
 
     def insert_version(self, subject: str, version: int, schema_id: int) -> None:
-        self._conn.execute(
-            _INSERT_VERSION,
-            {"subject": subject, "version": version, "schema_id": schema_id, "deleted": False},
+        self._versions.append(
+            {"subject": subject, "version": version, "schema_id": schema_id, "deleted": False}
         )
 
     def set_version_deleted(self, subject: str, version: int, deleted: bool) -> None:
-        self._conn.execute(
+        self._execute(
             sa.update(subject_versions)
             .where(subject_versions.c.subject == subject, subject_versions.c.version == version)
             .values(deleted=deleted)
         )
 
     def remove_version(self, subject: str, version: int) -> None:
-        self._conn.execute(
+        self._execute(
             sa.delete(subject_versions).where(
                 subject_versions.c.subject == subject, subject_versions.c.version == version
             )
         )
 
     def put_config(self, scope: str, record: ConfigRecord) -> None:
-        self._conn.execute(sa.delete(configs).where(configs.c.subject == scope))
-        self._conn.execute(
+        self._execute(sa.delete(configs).where(configs.c.subject == scope))
+        self._execute(
             sa.insert(configs).values(
                 subject=scope,
                 compatibility_level=record.compatibility_level,
@@ -501,14 +517,14 @@ class SqlTransaction(StoreWriter):
         )
 
     def delete_config(self, scope: str) -> None:
-        self._conn.execute(sa.delete(configs).where(configs.c.subject == scope))
+        self._execute(sa.delete(configs).where(configs.c.subject == scope))
 
     def put_mode(self, scope: str, mode: str) -> None:
-        self._conn.execute(sa.delete(modes).where(modes.c.subject == scope))
-        self._conn.execute(sa.insert(modes).values(subject=scope, mode=mode))
+        self._execute(sa.delete(modes).where(modes.c.subject == scope))
+        self._execute(sa.insert(modes).values(subject=scope, mode=mode))
 
     def delete_mode(self, scope: str) -> None:
-        self._conn.execute(sa.delete(modes).where(modes.c.subject == scope))
+        self._execute(sa.delete(modes).where(modes.c.subject == scope))
 
 
 class WriterQueue:
@@ -546,6 +562,37 @@ class WriterQueue:
                 self._held = False
 
 
+# A pooled PostgreSQL connection idle longer than this is pinged before use.
+PING_AFTER_IDLE_S = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection at checkout only if it sat idle for a while.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: a round trip and about
+    80 us of CPU that a registration paid twice, to guard against what happens to idle
+    connections (a database restart, a proxy's idle timeout). A connection handed
+    back a moment ago was just working, so it is trusted; an idle one is pinged, and
+    a failed ping makes the pool (``DisconnectionError``) discard it and connect anew.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _note_idle(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise sa.exc.DisconnectionError(str(exc)) from exc
+        if not alive:
+            raise sa.exc.DisconnectionError("ping failed")
+
+
 class SqlStore(Store):
     """One engine (connection pool) per process; safe to share between threads."""
 
@@ -580,7 +627,6 @@ class SqlStore(Store):
         else:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size
-            kwargs["pool_pre_ping"] = True
             # Set once per connection rather than per transaction (one round trip less
             # on every write); reads take no locks, so only writers can hit it.
             kwargs["connect_args"] = {"options": f"-c lock_timeout={int(lock_timeout_ms)}"}
@@ -596,6 +642,8 @@ class SqlStore(Store):
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.close()
+        else:
+            _ping_when_idle(self.engine)
 
         self._migrate()
 
@@ -644,7 +692,9 @@ class SqlStore(Store):
                                 _BUMP_GENERATION_AND_NOTIFY,
                                 {"channel": NOTIFY_CHANNEL, "sender": self._process_token},
                             )
-                        yield SqlTransaction(conn, int(bumped.scalar_one()))
+                        tx = SqlTransaction(conn, int(bumped.scalar_one()))
+                        yield tx
+                        tx.flush()
                 finally:
                     self._writers.release()
         except SQLAlchemyError as exc:

@@ -76,3 +76,27 @@ def test_processes_starting_together_create_the_tables_once(
 def test_an_unreachable_database_stops_the_process_before_it_listens() -> None:
     with pytest.raises(StoreUnavailableError):
         create_app(settings("postgresql://postgres@127.0.0.1:1/nowhere"))
+
+
+def test_idle_connections_the_server_dropped_are_replaced_not_failed(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pooled connections are pinged only after sitting idle (``PING_AFTER_IDLE_S``);
+    one the server has closed meanwhile (a restart, an idle timeout) is then replaced
+    at checkout, so the request after it works."""
+    reset_postgres(postgres_url)
+    store = SqlStore(resolve_database_url(postgres_url), pool_size=2)
+    try:
+        with store.engine.connect() as conn:
+            pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        admin = sa.create_engine(resolve_database_url(postgres_url))
+        with admin.begin() as conn:
+            assert conn.execute(sa.text(f"SELECT pg_terminate_backend({int(pid)})")).scalar()
+        admin.dispose()
+        monkeypatch.setattr("registry_service.storage.sql.PING_AFTER_IDLE_S", 0.0)
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() != pid
+        with store.read() as tx:
+            assert tx.generation() == 0
+    finally:
+        store.close()
