@@ -147,6 +147,15 @@ class RegistryCache:
             for key, value in changed.items():
                 self._put(key, value)
 
+    def confirm(self, generation: int, read: dict[Hashable, Any]) -> None:
+        """``read`` holds entries read at ``generation`` under the write lock by a
+        transaction that wrote nothing and was rolled back: exact as of that committed
+        generation, so kept if the cache is at it too."""
+        with self._lock:
+            if self.generation == generation:
+                for key, value in read.items():
+                    self._put(key, value)
+
 
 MISSING = _MISSING
 

@@ -53,15 +53,18 @@ class _Waiter(Generic[T, S]):
 
 
 class _NothingWritten(Exception):
-    """Rolls back a transaction in which every work refused (no generation to spend)."""
+    """Rolls back a transaction in which no work wrote anything: it need not spend a
+    generation, which would make every other registry process drop its cache."""
 
 
 class GroupCommit(Generic[T, S]):
     """Runs ``work`` functions under the store's write lock, several per transaction.
 
-    ``committed(generation, results)`` runs on the leader's thread right after each
-    commit, with the works' results in the order they ran, before anyone is answered
-    (the cache is brought up to date there). ``rolled_back(shared)`` runs after a
+    ``committed(generation, results, wrote)`` runs on the leader's thread right after
+    each transaction, with the works' results in the order they ran, before anyone is
+    answered (the cache is brought up to date there). ``wrote(shared)`` says whether
+    the works wrote anything; if not, the transaction was rolled back instead, and
+    ``committed`` gets the generation its reads saw. ``rolled_back(shared)`` runs after a
     failed transaction; ``shared`` says it ran several works, which may have read (and
     cached) rows another of them wrote and that were never committed. Thread-safe.
     """
@@ -69,13 +72,15 @@ class GroupCommit(Generic[T, S]):
     def __init__(
         self,
         store: Store,
-        committed: Callable[[int, list[T]], None],
+        committed: Callable[[int, list[T], bool], None],
         rolled_back: Callable[[bool], None],
         new_shared: Callable[[], S],
+        wrote: Callable[[S], bool],
         max_group: int = 32,
     ) -> None:
         self._store = store
         self._new_shared = new_shared
+        self._wrote = wrote
         self._committed = committed
         self._rolled_back = rolled_back
         self._max_group = max_group
@@ -145,25 +150,27 @@ class GroupCommit(Generic[T, S]):
         failure, which is then every member's answer."""
         for waiter in group:
             waiter.result, waiter.error = None, None
+        shared = self._new_shared()
         try:
             with self._store.write() as tx:
                 if on_lock is not None:
                     on_lock()
-                results = self._run_all(tx, group)
-                if not results:
+                results = self._run_all(tx, group, shared)
+                if not self._wrote(shared):
                     raise _NothingWritten
         except _NothingWritten:
+            self._committed(tx.new_generation - 1, results, False)
             return True
         except BaseException as exc:
             self._rolled_back(len(group) > 1)
             for waiter in group:
                 waiter.result, waiter.error = None, exc
             return False
-        self._committed(tx.new_generation, results)
+        self._committed(tx.new_generation, results, True)
         return True
 
-    def _run_all(self, tx: StoreWriter, group: list[_Waiter[T, S]]) -> list[T]:
-        shared = self._new_shared()
+    @staticmethod
+    def _run_all(tx: StoreWriter, group: list[_Waiter[T, S]], shared: S) -> list[T]:
         results: list[T] = []
         for waiter in group:
             try:

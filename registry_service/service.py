@@ -13,8 +13,10 @@ the formats) names one global id. Registering looks the fingerprint up; only a s
 never seen before gets ``max(id) + 1``. The id and the version number are taken inside
 ``Store.write()``, which excludes every other writer in every process, so they cannot
 race. What decides whether a registration may write at all (parsing, mode, version
-rules, compatibility) runs before the lock, on a snapshot of the subject, and runs again
-under the lock only if another write has landed since (``register``).
+rules, compatibility) runs before the lock on the cached snapshot of the subject, and
+runs again under the lock only if another write has landed since; a subject not cached
+is read and judged under the lock (``register``). Registrations that wait for the lock
+together share one transaction (``group_commit.GroupCommit``).
 
 Reads go through ``RegistryCache``: schema rows and parsed schemas by id forever (ids
 never change content), subject versions, configs and modes until a write changes them
@@ -202,18 +204,6 @@ class ScopeSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class KnownIds:
-    """Read together with a snapshot from the database, so a registration that finds the
-    snapshot still current under the lock need not read them again: the id of the
-    schema with ``fingerprint`` (None: not stored) and the highest id, at the snapshot's
-    generation."""
-
-    fingerprint: str
-    schema_id: int | None
-    max_schema_id: int
-
-
-@dataclass(frozen=True, slots=True)
 class SubjectSnapshot:
     """A subject's settings and versions as the database held them at ``generation``
     (or, from the cache, at ``generation`` or later: see ``RegistryCache``)."""
@@ -221,7 +211,6 @@ class SubjectSnapshot:
     generation: int
     settings: ScopeSettings
     versions: list[SubjectVersion]
-    ids: KnownIds | None = None
 
 
 @dataclass(slots=True)
@@ -262,6 +251,7 @@ class RegistryService:
             self._registrations_committed,
             self._registrations_rolled_back,
             _WrittenInGroup,
+            lambda group: bool(group.subjects),
         )
 
     def start(self) -> None:
@@ -373,27 +363,9 @@ class RegistryService:
             return SubjectSnapshot(generation, settings, versions)
         return None
 
-    def _read_snapshot(self, subject: str, fingerprint: str | None = None) -> SubjectSnapshot:
-        """Settings and versions of ``subject`` in one query whose answer is cached;
-        with ``fingerprint``, the same query reads that schema's id and the highest id."""
-        epoch = self.cache.epoch
-        with self.store.read() as tx:
-            state = tx.subject_state(subject, fingerprint)
-        snapshot = self._snapshot_of(subject, state, fingerprint)
-        self.cache.put_if_current(("settings", subject), snapshot.settings, epoch)
-        self.cache.put_if_current(("versions", subject), snapshot.versions, epoch)
-        return snapshot
-
-    def _snapshot_of(
-        self, subject: str, state: SubjectState, fingerprint: str | None = None
-    ) -> SubjectSnapshot:
+    def _snapshot_of(self, subject: str, state: SubjectState) -> SubjectSnapshot:
         settings = self._merge_settings([subject, GLOBAL_SCOPE], state.configs, state.modes)
-        ids = (
-            None
-            if fingerprint is None
-            else KnownIds(fingerprint, state.schema_id, state.max_schema_id)
-        )
-        return SubjectSnapshot(state.generation, settings, state.versions, ids)
+        return SubjectSnapshot(state.generation, settings, state.versions)
 
     def _config(self, scope: str) -> ConfigRecord | None:
         def load() -> ConfigRecord | None:
@@ -804,47 +776,46 @@ class RegistryService:
     ) -> dict[str, Any]:
         """``POST /subjects/{s}/versions``; see the module docstring for the identity rule.
 
-        Everything that does not need the write lock happens before it, on a snapshot of
-        the subject (usually from the cache): parsing, finding the schema's id, the mode
-        and version rules and the compatibility check. Under the lock the snapshot is
-        read and judged again only if another write has landed since it was taken
-        (``StoreWriter.new_generation``); otherwise the locked part is one query for the
-        schema's id and the next free id, and the inserts. A refusal made on the snapshot
-        is given only if the database is still at the snapshot's generation, so it is
-        never based on a stale cache.
+        For a subject the cache holds, everything that does not need the write lock
+        happens before it, on that snapshot: parsing, finding the schema's id, the mode
+        and version rules and the compatibility check. Under the lock the subject is
+        read and judged again only if another write has landed since the snapshot was
+        taken (``StoreWriter.new_generation``); otherwise the locked part is at most one
+        query for the schema's id and the next free id, and the inserts. A refusal made
+        on the snapshot is given only if the database is still at the snapshot's
+        generation, so it is never based on a stale cache. A subject the cache does not
+        hold is read and judged under the lock only. The locked part runs in a group of
+        registrations that share one transaction (``GroupCommit``).
         """
         subject = check_subject(subject)
         snapshot = self._cached_snapshot(subject)
+        version = None  # None: judged under the lock
         if snapshot is None:
-            # Read with the ids of the schema as the request asks for it parsed (the
-            # subject's own normalize setting, rarely on, is not known yet).
-            guess = self.parse(request, normalize)
-            snapshot = self._read_snapshot(subject, guess.fingerprint)
-        parsed = self.parse(request, normalize or snapshot.settings.normalize)
-        schema_id = None
-        if request.id is None and _live(snapshot.versions):
-            known = snapshot.ids
-            if known is not None and known.fingerprint == parsed.fingerprint:
-                schema_id = known.schema_id
-            else:
+            # Not cached: judged under the lock on what the transaction reads (one query),
+            # rather than on a read made before it that a busy registry would mostly
+            # find stale by then and have to make again.
+            parsed = self.parse(request, normalize)
+        else:
+            parsed = self.parse(request, normalize or snapshot.settings.normalize)
+            schema_id = None
+            if request.id is None and _live(snapshot.versions):
                 schema_id = self._schema_id_for(parsed)
-        if schema_id is not None and request.version in (None, LATEST):
-            existing = self._live_version_with(snapshot.versions, schema_id)
-            if existing is not None:
-                return self._register_json(existing, self._stored(existing.schema_id))
-        version = None  # imports are judged under the lock only
-        if request.id is None:
-            try:
-                plan = self._plan_registration(subject, request, parsed, snapshot, schema_id)
-            except RegistryError:
-                if self.store.generation() == snapshot.generation:
-                    raise
-                snapshot = self._read_snapshot(subject, parsed.fingerprint)
-                parsed = self.parse(request, normalize or snapshot.settings.normalize)
-                plan = None  # judged again under the lock, as the snapshot has aged
-            if isinstance(plan, SubjectVersion):
-                return self._register_json(plan, self._stored(plan.schema_id))
-            version = plan
+            if schema_id is not None and request.version in (None, LATEST):
+                existing = self._live_version_with(snapshot.versions, schema_id)
+                if existing is not None:
+                    return self._register_json(existing, self._stored(existing.schema_id))
+            if request.id is None:  # imports are judged under the lock only
+                try:
+                    plan = self._plan_registration(subject, request, parsed, snapshot, schema_id)
+                except RegistryError:
+                    if self.store.generation() == snapshot.generation:
+                        raise
+                    plan = None  # the snapshot has aged: judged again under the lock
+                    snapshot = None
+                    parsed = self.parse(request, normalize)
+                if isinstance(plan, SubjectVersion):
+                    return self._register_json(plan, self._stored(plan.schema_id))
+                version = plan
         outcome = self._registrations.run(
             lambda tx, group: self._register_locked(
                 tx, group, subject, request, normalize, parsed, snapshot, version
@@ -852,14 +823,21 @@ class RegistryService:
         )
         return outcome.body
 
-    def _registrations_committed(self, generation: int, outcomes: list[_Registered]) -> None:
+    def _registrations_committed(
+        self, generation: int, outcomes: list[_Registered], wrote: bool
+    ) -> None:
         """Runs once a group of registrations (``GroupCommit``) has committed, before
-        any of them is answered: each changed its own subject's versions only."""
+        any of them is answered: each changed its own subject's versions only. (When
+        none wrote anything, the transaction was rolled back and ``generation`` is the
+        one its reads saw.)"""
         changed: dict[Hashable, Any] = {}
         for outcome in outcomes:  # in the order they ran: a later one's view is newer
             changed[("versions", outcome.subject)] = outcome.versions
             changed[("settings", outcome.subject)] = outcome.settings
-        self.cache.advance(generation, changed)
+        if wrote:
+            self.cache.advance(generation, changed)
+        else:
+            self.cache.confirm(generation, changed)
         for outcome in outcomes:
             if outcome.inserted is None:
                 continue
@@ -895,6 +873,11 @@ class RegistryService:
         it was not looked up because no live version could hold it. Reads nothing but
         stored schemas (immutable), so its verdict holds as long as the snapshot does.
         """
+        if request.id is None and schema_id is not None:
+            # Re-registering what the subject holds writes nothing: answered in any mode.
+            existing = self._live_version_with(snapshot.versions, schema_id, request.version)
+            if existing is not None:
+                return existing
         mode = snapshot.settings.mode
         if mode in (Mode.READONLY, Mode.READONLY_OVERRIDE):
             raise OperationNotPermittedError(
@@ -963,28 +946,29 @@ class RegistryService:
         request: SchemaRequest,
         normalize: bool,
         parsed: ParsedSchema,
-        snapshot: SubjectSnapshot,
+        snapshot: SubjectSnapshot | None,
         version: int | None,
     ) -> _Registered:
         """The write lock's part of ``register``, run by ``GroupCommit`` (``group``:
         what registrations before this one in the same transaction wrote).
         ``version`` is the verdict of ``_plan_registration`` on ``snapshot``, or None
-        when it must be judged here. Refuses only before writing anything."""
-        if tx.new_generation == snapshot.generation + 1 and subject not in group.subjects:
+        when it must be judged here (always when there is no snapshot). Refuses only
+        before writing anything."""
+        if (
+            snapshot is not None
+            and tx.new_generation == snapshot.generation + 1
+            and subject not in group.subjects
+        ):
             # The snapshot still holds: no commit since, and this subject untouched by
-            # the transaction so far. Its ids too, but for what the transaction inserted.
+            # the transaction so far.
             schema_id = group.ids.get(parsed.fingerprint)
             if schema_id is None:
                 schema_id = self.cache.fingerprints.get(parsed.fingerprint)
             max_id = None
-            known = snapshot.ids
             if schema_id is None:
-                if known is not None and known.fingerprint == parsed.fingerprint:
-                    schema_id, max_id = known.schema_id, max(known.max_schema_id, group.max_id)
-                else:
-                    schema_id, max_id = tx.schema_id_and_max_id(parsed.fingerprint)
-        else:  # another write landed after the snapshot: judge on what is there now
-            used = normalize or snapshot.settings.normalize
+                schema_id, max_id = tx.schema_id_and_max_id(parsed.fingerprint)
+        else:  # no snapshot, or a write landed after it: judge on what is there now
+            used = normalize or (snapshot is not None and snapshot.settings.normalize)
             state = tx.subject_state(subject, parsed.fingerprint)
             snapshot = self._snapshot_of(subject, state)
             schema_id, max_id = state.schema_id, state.max_schema_id

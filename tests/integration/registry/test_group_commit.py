@@ -129,9 +129,10 @@ def test_a_failing_work_undoes_the_group_and_the_others_commit_alone(
     rolled_back: list[bool] = []
     group: GroupCommit[int, None] = GroupCommit(
         store,
-        lambda generation, ids: committed.append((generation, ids)),
+        lambda generation, ids, _wrote: committed.append((generation, ids)),
         rolled_back.append,
         lambda: None,
+        lambda _shared: True,
     )
 
     def insert(schema_id: int, fail: bool = False) -> Callable[[StoreWriter, None], int]:
@@ -162,3 +163,16 @@ def test_a_failing_work_undoes_the_group_and_the_others_commit_alone(
             assert sorted(tx.schemas_by_ids([1, 2, 3])) == [1, 3]
     finally:
         store.close()
+
+
+def test_registering_again_a_subject_not_cached_writes_nothing_and_caches_it(
+    service: RegistryService,
+) -> None:
+    first = service.register("orders", avro("Order", "a"))
+    service.cache.invalidate()  # as after a restart, or another process's write
+    generation = service.store.generation()
+    assert service.register("orders", avro("Order", "a")) == first
+    # judged under the lock, rolled back rather than committed: no generation spent,
+    # so other registry processes keep their caches; and this one now holds the subject
+    assert service.store.generation() == generation
+    assert service.cached_register("orders", avro("Order", "a"), False) == first
