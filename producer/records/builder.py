@@ -133,7 +133,7 @@ class RecordBatchBuilder:
         self._base_timestamp_ms = first_timestamp_ms
         self._max_timestamp_ms = first_timestamp_ms
         self._closed = False
-        self._payload: bytes | bytearray | None = None
+        self._payload: bytes | bytearray | memoryview | None = None
         self._uncompressed_bytes = 0
         self._built: bytes | None = None
         self._built_ids: tuple[int, int, int, bool] | None = None
@@ -287,6 +287,11 @@ class RecordBatchBuilder:
         batch_length = HEADER_SIZE_BYTES - LOG_OVERHEAD_BYTES + len(payload)
         head = HEAD.pack(0, batch_length, -1, MAGIC, crc)
         built = b"".join((head, tail, payload))
+        if self._compression is CompressionType.NONE:
+            # The records now live in ``built``; a re-stamp (a retry under new producer
+            # ids) reads them from there, so the appended copy can go at once.
+            self._payload = memoryview(built)[HEADER_SIZE_BYTES:]
+            self._records = bytearray()
         self._built = built
         self._built_ids = ids
         return built
