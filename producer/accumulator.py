@@ -145,12 +145,14 @@ class RecordAccumulator:
             if result is not None:
                 return result
         size = max(self._batch_size_bytes, record_size_upper_bound_bytes(key, value, headers))
-        self._pool.allocate(size, max_block_ms)
+        buffer = self._pool.allocate(size, max_block_ms)
         try:
             with queue.lock:
                 result = self._try_append(queue, timestamp_ms, key, value, headers, on_delivery)
                 if result is None:
-                    builder = RecordBatchBuilder(self._compression, size, timestamp_ms)
+                    builder = RecordBatchBuilder(
+                        self._compression, size, timestamp_ms, buffer=buffer
+                    )
                     batch = ProducerBatch(tp, builder, now_ms, size)
                     future = batch.try_append(timestamp_ms, key, value, headers, on_delivery)
                     if future is None:  # a new batch takes any first record
@@ -161,9 +163,9 @@ class RecordAccumulator:
                         self._incomplete.add(batch)
                     return future, True
         except BaseException:
-            self._pool.deallocate(size)
+            self._pool.deallocate(buffer, size)
             raise
-        self._pool.deallocate(size)  # another thread opened a batch meanwhile
+        self._pool.deallocate(buffer, size)  # another thread opened a batch meanwhile
         return result
 
     def _try_append(
@@ -322,7 +324,7 @@ class RecordAccumulator:
             if batch not in self._incomplete:
                 return
             self._incomplete.discard(batch)
-        self._pool.deallocate(batch.reserved_bytes)
+        self._pool.deallocate(batch.builder.buffer, batch.reserved_bytes)
 
     @property
     def buffer_available_bytes(self) -> int:

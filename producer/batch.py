@@ -276,8 +276,10 @@ class ProducerBatch:
         self.producer_epoch = producer_epoch
         self.base_sequence = base_sequence
 
-    def records(self) -> bytes:
-        """The batch's wire bytes, stamped with its producer id, epoch and sequence."""
+    def records(self) -> bytes | memoryview:
+        """The batch's wire bytes, stamped with its producer id, epoch and sequence (a
+        view of the batch's buffer when uncompressed: encode it before the batch is
+        deallocated)."""
         return self.builder.build(self.producer_id, self.producer_epoch, self.base_sequence)
 
     def has_reached_delivery_timeout(self, delivery_timeout_ms: int, now_ms: int) -> bool:

@@ -88,7 +88,7 @@ class Producer:
             linger_ms=config.linger_ms,
             retry_backoff_ms=config.retry_backoff_ms,
             delivery_timeout_ms=config.delivery_timeout_ms,
-            buffer_pool=BufferPool(config.buffer_memory),
+            buffer_pool=BufferPool(config.buffer_memory, config.batch_size),
             idempotence=self._idempotence,
             guarantee_order=config.max_in_flight_requests_per_connection == 1,
         )

@@ -6,8 +6,13 @@ The accumulator owns one :class:`RecordBatchBuilder` per open batch and calls
 :meth:`~RecordBatchBuilder.try_append` for every record sent to its partition; that
 call is the producer's hot loop, so it allocates as little as Python allows: the
 varints come from a table (:mod:`producer.records.varint`), the record is joined in
-one ``b"".join`` and appended to a single ``bytearray`` holding the uncompressed
-records section. No per-record objects survive the call.
+one ``b"".join`` and copied into the batch's ``bytearray`` behind the 61-byte header
+room. No per-record objects survive the call.
+
+The ``bytearray`` is normally handed in by the accumulator from its
+:class:`~producer.buffer_pool.BufferPool`: one buffer of exactly the batch's reserved
+size, written in place (never resized) and reused by a later batch once this one
+completes, as in Kafka's producer. Without one, the builder grows its own.
 
 Fullness follows Kafka: a record is refused (``-1``) when the uncompressed estimate
 would pass ``batch_size_bytes``, except the first record, which is always accepted
@@ -15,12 +20,14 @@ would pass ``batch_size_bytes``, except the first record, which is always accept
 records above ``max.request.size`` before they reach the builder, see
 :func:`record_size_upper_bound_bytes`).
 
-:meth:`~RecordBatchBuilder.build` closes the builder, compresses the records section
-once and caches it. The header fields that idempotence and transactions change
-(producer id, epoch, base sequence, the transactional bit) lie inside the CRC-covered
-region but outside the compressed payload, so building again with other ids (a batch
-re-sequenced after a retry, an epoch bump) packs a new 61-byte header and recomputes
-one CRC-32C over the cached payload: hardware CRC at several GB/s, no recompression.
+:meth:`~RecordBatchBuilder.build` closes the builder. Uncompressed, it writes the header
+into the room left for it and returns a view of the buffer: no copy. Compressed, it
+compresses the records section once and caches it. The header fields that idempotence
+and transactions change (producer id, epoch, base sequence, the transactional bit) lie
+inside the CRC-covered region but outside the compressed payload, so building again
+with other ids (a batch re-sequenced after a retry, an epoch bump) packs a new 61-byte
+header and recomputes one CRC-32C over the payload: hardware CRC at several GB/s, no
+recompression.
 
 Timestamps are CreateTime. ``base_timestamp`` is the first record's timestamp,
 ``max_timestamp`` the largest of all; deltas may be negative when the caller passes
@@ -48,6 +55,10 @@ from producer.records.compression import CompressionType, compress
 from producer.records.varint import _SMALL, SMALL_LIMIT, encode_varint, varint
 
 __all__ = ["Headers", "RecordBatchBuilder", "record_size_upper_bound_bytes"]
+
+_FIRST_GROWN_BYTES = 4096
+"""Room a builder without a pooled buffer starts with; it doubles as needed."""
+_CRC_START = HEAD.size  # the CRC covers everything after itself
 
 Headers = Sequence[tuple[str, bytes | None]]
 
@@ -98,10 +109,13 @@ class RecordBatchBuilder:
     record but the first. ``first_timestamp_ms`` is the timestamp the first record is
     expected to carry; it only shows in a batch built empty.
     ``compression_level`` is passed to the codec (``None``: the codec's default).
+    ``buffer``: where to write the batch (header included), at least
+    ``batch_size_bytes`` long unless a first record is larger; None to grow one.
     """
 
     __slots__ = (
         "_base_timestamp_ms",
+        "_buf",
         "_built",
         "_built_ids",
         "_closed",
@@ -111,7 +125,7 @@ class RecordBatchBuilder:
         "_limit_bytes",
         "_max_timestamp_ms",
         "_payload",
-        "_records",
+        "_pos",
         "_uncompressed_bytes",
         "batch_size_bytes",
     )
@@ -123,19 +137,23 @@ class RecordBatchBuilder:
         first_timestamp_ms: int,
         *,
         compression_level: int | None = None,
+        buffer: bytearray | None = None,
     ) -> None:
         self._compression = CompressionType(compression)
         self._compression_level = compression_level
         self.batch_size_bytes = batch_size_bytes
-        self._limit_bytes = batch_size_bytes - HEADER_SIZE_BYTES
-        self._records = bytearray()
+        self._limit_bytes = batch_size_bytes
+        if buffer is None:
+            buffer = bytearray(min(max(batch_size_bytes, HEADER_SIZE_BYTES), _FIRST_GROWN_BYTES))
+        self._buf = buffer
+        self._pos = HEADER_SIZE_BYTES
         self._count = 0
         self._base_timestamp_ms = first_timestamp_ms
         self._max_timestamp_ms = first_timestamp_ms
         self._closed = False
-        self._payload: bytes | bytearray | memoryview | None = None
+        self._payload: bytes | None = None  # compressed records, once built
         self._uncompressed_bytes = 0
-        self._built: bytes | None = None
+        self._built: bytes | memoryview | None = None
         self._built_ids: tuple[int, int, int, bool] | None = None
 
     # ------------------------------------------------------------------ hot path
@@ -186,12 +204,18 @@ class RecordBatchBuilder:
         )
         n = len(body)
         length_b = small[n] if n < SMALL_LIMIT else encode_varint(n)
-        records = self._records
+        pos = self._pos
+        mid = pos + len(length_b)
+        end = mid + n
         # close() sets the limit to -1, so a closed batch fails here for count > 0
-        if count and len(records) + len(length_b) + n > self._limit_bytes:
+        if count and end > self._limit_bytes:
             return -1
-        records += length_b
-        records += body
+        buf = self._buf
+        if end > len(buf):
+            buf.extend(bytes(max(end, 2 * len(buf)) - len(buf)))
+        buf[pos:mid] = length_b
+        buf[mid:end] = body
+        self._pos = end
         if count == 0:
             self._base_timestamp_ms = self._max_timestamp_ms = timestamp_ms
         elif timestamp_ms > self._max_timestamp_ms:
@@ -216,14 +240,19 @@ class RecordBatchBuilder:
         What the accumulator charges against ``buffer_memory``; after :meth:`build` it
         stays the uncompressed figure, so releasing the batch gives back what was taken.
         """
-        if self._payload is not None:
+        if self._built is not None:
             return HEADER_SIZE_BYTES + self._uncompressed_bytes
-        return HEADER_SIZE_BYTES + len(self._records)
+        return self._pos
 
     @property
     def is_full(self) -> bool:
         """True once no further record can be appended (closed, or at the size limit)."""
-        return self._closed or (self._count > 0 and len(self._records) >= self._limit_bytes)
+        return self._closed or (self._count > 0 and self._pos >= self._limit_bytes)
+
+    @property
+    def buffer(self) -> bytearray:
+        """The bytearray written in place (for the pool to reuse once the batch is done)."""
+        return self._buf
 
     @property
     def is_closed(self) -> bool:
@@ -250,30 +279,24 @@ class RecordBatchBuilder:
         producer_epoch: int = -1,
         base_sequence: int = -1,
         is_transactional: bool = False,
-    ) -> bytes:
+    ) -> bytes | memoryview:
         """The batch's wire bytes, stamped with these producer ids; closes the builder.
 
+        Uncompressed, a view of the builder's buffer with the header written in place
+        (valid until the buffer is reused for another batch); compressed, ``bytes``.
         Compression happens on the first call only. Later calls with the same ids return
-        the same ``bytes`` object; with other ids they re-stamp the header and the CRC.
+        the same object; with other ids they re-stamp the header and the CRC.
         """
         ids = (producer_id, producer_epoch, base_sequence, is_transactional)
         if self._built is not None and ids == self._built_ids:
             return self._built
         self.close()
-        payload = self._payload
-        if payload is None:
-            self._uncompressed_bytes = len(self._records)
-            if self._compression is CompressionType.NONE:
-                payload = self._records
-            else:
-                payload = compress(self._compression, self._records, self._compression_level)
-                self._records = bytearray()
-            self._payload = payload
-        count = self._count
+        buf, pos, count = self._buf, self._pos, self._count
+        self._uncompressed_bytes = pos - HEADER_SIZE_BYTES
         attributes = int(self._compression)
         if is_transactional:
             attributes |= TRANSACTIONAL_FLAG
-        tail = TAIL.pack(
+        tail_fields = (
             attributes,
             count - 1,
             self._base_timestamp_ms,
@@ -283,15 +306,24 @@ class RecordBatchBuilder:
             base_sequence,
             count,
         )
-        crc = crc32c.crc32c(payload, crc32c.crc32c(tail))
-        batch_length = HEADER_SIZE_BYTES - LOG_OVERHEAD_BYTES + len(payload)
-        head = HEAD.pack(0, batch_length, -1, MAGIC, crc)
-        built = b"".join((head, tail, payload))
+        built: bytes | memoryview
         if self._compression is CompressionType.NONE:
-            # The records now live in ``built``; a re-stamp (a retry under new producer
-            # ids) reads them from there, so the appended copy can go at once.
-            self._payload = memoryview(built)[HEADER_SIZE_BYTES:]
-            self._records = bytearray()
+            TAIL.pack_into(buf, _CRC_START, *tail_fields)
+            view = memoryview(buf)
+            crc = crc32c.crc32c(view[_CRC_START:pos])
+            HEAD.pack_into(buf, 0, 0, pos - LOG_OVERHEAD_BYTES, -1, MAGIC, crc)
+            built = view[:pos]
+        else:
+            payload = self._payload
+            if payload is None:
+                records = buf[HEADER_SIZE_BYTES:pos]
+                payload = compress(self._compression, records, self._compression_level)
+                self._payload = payload
+            tail = TAIL.pack(*tail_fields)
+            crc = crc32c.crc32c(payload, crc32c.crc32c(tail))
+            batch_length = HEADER_SIZE_BYTES - LOG_OVERHEAD_BYTES + len(payload)
+            head = HEAD.pack(0, batch_length, -1, MAGIC, crc)
+            built = b"".join((head, tail, payload))
         self._built = built
         self._built_ids = ids
         return built

@@ -95,7 +95,7 @@ def record_batch(
     builder = RecordBatchBuilder(compression, 1 << 22, timestamp_ms)
     for key, value in records:
         assert builder.try_append(timestamp_ms, key, value, headers) >= 0
-    return builder.build()
+    return bytes(builder.build())
 
 
 def produce_request(

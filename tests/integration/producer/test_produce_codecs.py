@@ -81,7 +81,7 @@ def build(rows: list[Row], compression: CompressionType) -> bytes:
     builder = RecordBatchBuilder(compression, 1 << 24, rows[0][0])
     for i, (timestamp_ms, key, value, headers) in enumerate(rows):
         assert builder.try_append(timestamp_ms, key, value, headers) == i
-    return builder.build()
+    return bytes(builder.build())
 
 
 def produce_and_consume(

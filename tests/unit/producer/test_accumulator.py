@@ -50,7 +50,7 @@ def _accumulator(
         linger_ms=linger_ms,
         retry_backoff_ms=100,
         delivery_timeout_ms=1000,
-        buffer_pool=BufferPool(buffer_memory),
+        buffer_pool=BufferPool(buffer_memory, batch_size),
         idempotence=idempotence,
         guarantee_order=guarantee_order,
     )

@@ -27,7 +27,7 @@ def test_expired_retry_with_a_sequence_asks_for_a_new_producer_id() -> None:
         linger_ms=0,
         retry_backoff_ms=100,
         delivery_timeout_ms=config.delivery_timeout_ms,
-        buffer_pool=BufferPool(1 << 20),
+        buffer_pool=BufferPool(1 << 20, 1024),
         idempotence=idempotence,
     )
     future, _ = accumulator.append(TP, 0, None, b"v", None, None, 0, now_ms=0)

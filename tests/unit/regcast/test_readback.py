@@ -20,7 +20,7 @@ def _batch(values: list[bytes], compression: CompressionType = CompressionType.N
     builder = RecordBatchBuilder(compression, 1 << 20, 1_700_000_000_000)
     for value in values:
         assert builder.try_append(1_700_000_000_000, b"k", value) >= 0
-    return builder.build()
+    return bytes(builder.build())
 
 
 def test_fetch_request_golden_bytes() -> None:

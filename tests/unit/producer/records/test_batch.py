@@ -284,11 +284,15 @@ def test_restamping_ids_keeps_records_and_fixes_crc(
     for i in range(50):
         builder.try_append(BASE_MS + i, None, f"r{i}".encode(), [("i", b"1")])
 
-    plain = builder.build()
-    assert builder.build() is plain
-    stamped = builder.build(producer_id=42, producer_epoch=3, base_sequence=1000)
-    assert builder.build(producer_id=42, producer_epoch=3, base_sequence=1000) is stamped
-    transactional = builder.build(42, 3, 1050, is_transactional=True)
+    # Uncompressed, build() re-stamps the builder's buffer in place and returns a view
+    # of it, so each result is copied before the next build.
+    built = builder.build()
+    assert builder.build() is built
+    plain = bytes(built)
+    built = builder.build(producer_id=42, producer_epoch=3, base_sequence=1000)
+    assert builder.build(producer_id=42, producer_epoch=3, base_sequence=1000) is built
+    stamped = bytes(built)
+    transactional = bytes(builder.build(42, 3, 1050, is_transactional=True))
     assert len(calls) == (0 if codec is CompressionType.NONE else 1)  # compressed once
 
     batches = [decode_record_batches(data)[0] for data in (plain, stamped, transactional)]
