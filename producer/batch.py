@@ -3,9 +3,12 @@
 After Kafka's ``ProducerBatch``, ``ProduceRequestResult`` and ``FutureRecordMetadata``.
 
 Futures are cheap by construction: every record of a batch shares the batch's one
-:class:`ProduceRequestResult` (one event, one lock, set once), and a
-:class:`RecordFuture` is a small slotted object holding its offset within the batch. A
-record's offset is only computed (base offset + relative offset) when asked for.
+:class:`ProduceRequestResult` (set once; it holds the topic-partition and the batch's
+first timestamp too), and a :class:`RecordFuture` is a small slotted object holding
+what only that record knows: its offset and its timestamp relative to the batch's
+(small ints, which CPython shares), and its key and value sizes. A record's offset and
+timestamp are only computed when asked for. Callers keep these by the hundred thousand,
+so every slot counts: a future with its ints is about 70-130 bytes.
 
 Exactly-once completion: :meth:`ProducerBatch.complete` and :meth:`ProducerBatch.fail`
 go through :meth:`ProducerBatch.done`, which completes the batch the first time and
@@ -61,43 +64,78 @@ DeliveryCallback = Callable[[BaseException | None, RecordMetadata | None], None]
 """``on_delivery(error, metadata)``: exactly one of the two is None."""
 
 
+_RESULT_LOCK = threading.Lock()
+"""Guards every ProduceRequestResult's waiters: setting a result takes it once per batch,
+and a lock per batch would cost more than it saves."""
+
+
 class ProduceRequestResult:
-    """The outcome of one batch, shared by all of its records' futures."""
+    """The outcome of one batch, shared by all of its records' futures.
 
-    __slots__ = ("_event", "_lock", "_waiters", "base_offset", "error", "log_append_time_ms")
+    The event a thread blocks on is created only when one does so before the batch
+    completes: most results are never waited on that way (``flush()`` waits on the last
+    batch's, callbacks and ``done()`` need none).
+    """
 
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self._lock = threading.Lock()
-        self._waiters: list[Callable[[], object]] = []
+    __slots__ = (
+        "_done",
+        "_event",
+        "_waiters",
+        "base_offset",
+        "base_timestamp_ms",
+        "error",
+        "log_append_time_ms",
+        "topic_partition",
+    )
+
+    def __init__(self, topic_partition: TopicPartition, base_timestamp_ms: int) -> None:
+        self.topic_partition = topic_partition
+        self.base_timestamp_ms = base_timestamp_ms
+        self._done = False
+        self._event: threading.Event | None = None
+        self._waiters: list[Callable[[], object]] | None = None
         self.base_offset = -1
         self.log_append_time_ms = -1
         self.error: BaseException | None = None
 
     def done(self) -> bool:
-        return self._event.is_set()
+        return self._done
 
     def wait(self, timeout_s: float | None) -> bool:
-        return self._event.wait(timeout_s)
+        if self._done:
+            return True
+        with _RESULT_LOCK:
+            if self._done:
+                return True
+            event = self._event
+            if event is None:
+                event = self._event = threading.Event()
+        return event.wait(timeout_s)
 
     def set(self, base_offset: int, log_append_time_ms: int, error: BaseException | None) -> bool:
         """Record the outcome once, wake waiters, run the callbacks; False if already set."""
-        with self._lock:
-            if self._event.is_set():
+        with _RESULT_LOCK:
+            if self._done:
                 return False
             self.base_offset = base_offset
             self.log_append_time_ms = log_append_time_ms
             self.error = error
-            self._event.set()
-            waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            _run_callback(waiter)
+            self._done = True
+            event, waiters = self._event, self._waiters
+            self._event = self._waiters = None
+        if event is not None:
+            event.set()
+        if waiters:
+            for waiter in waiters:
+                _run_callback(waiter)
         return True
 
     def on_done(self, callback: Callable[[], object]) -> None:
         """Run ``callback`` once the outcome is known (now, if it already is)."""
-        with self._lock:
-            if not self._event.is_set():
+        with _RESULT_LOCK:
+            if not self._done:
+                if self._waiters is None:
+                    self._waiters = []
                 self._waiters.append(callback)
                 return
         _run_callback(callback)
@@ -117,30 +155,25 @@ class RecordFuture:
     raises the delivery error, ``add_done_callback(fn)`` calls ``fn(future)``).
     """
 
-    __slots__ = (
-        "_relative_offset",
-        "_result",
-        "_timestamp_ms",
-        "key_size",
-        "topic_partition",
-        "value_size",
-    )
+    __slots__ = ("_relative_offset", "_result", "_timestamp_delta_ms", "key_size", "value_size")
 
     def __init__(
         self,
         result: ProduceRequestResult,
-        topic_partition: TopicPartition,
         relative_offset: int,
-        timestamp_ms: int,
+        timestamp_delta_ms: int,
         key_size: int,
         value_size: int,
     ) -> None:
         self._result = result
-        self.topic_partition = topic_partition
         self._relative_offset = relative_offset
-        self._timestamp_ms = timestamp_ms
+        self._timestamp_delta_ms = timestamp_delta_ms
         self.key_size = key_size
         self.value_size = value_size
+
+    @property
+    def topic_partition(self) -> TopicPartition:
+        return self._result.topic_partition
 
     def done(self) -> bool:
         return self._result.done()
@@ -171,12 +204,15 @@ class RecordFuture:
     def _metadata(self) -> RecordMetadata:
         result = self._result
         base = result.base_offset
-        tp = self.topic_partition
+        tp = result.topic_partition
+        log_append_time_ms = result.log_append_time_ms
         return RecordMetadata(
             tp.topic,
             tp.partition,
             base + self._relative_offset if base >= 0 else -1,
-            result.log_append_time_ms if result.log_append_time_ms >= 0 else self._timestamp_ms,
+            log_append_time_ms
+            if log_append_time_ms >= 0
+            else result.base_timestamp_ms + self._timestamp_delta_ms,
             self.key_size,
             self.value_size,
         )
@@ -221,7 +257,7 @@ class ProducerBatch:
         self.last_attempt_ms = created_ms
         self.attempts = 0
         self.reserved_bytes = reserved_bytes
-        self.produce_future = ProduceRequestResult()
+        self.produce_future = ProduceRequestResult(topic_partition, builder.base_timestamp_ms)
         self.producer_id = -1
         self.producer_epoch = -1
         self.base_sequence = -1
@@ -241,11 +277,11 @@ class ProducerBatch:
         offset = self.builder.try_append(timestamp_ms, key, value, headers)
         if offset < 0:
             return None
+        result = self.produce_future
         future = RecordFuture(
-            self.produce_future,
-            self.topic_partition,
+            result,
             offset,
-            timestamp_ms,
+            timestamp_ms - result.base_timestamp_ms,
             -1 if key is None else len(key),
             -1 if value is None else len(value),
         )
