@@ -130,7 +130,9 @@ class GroupCommit(Generic[T, S]):
 
     def _commit_group(self, group: list[_Waiter[T, S]]) -> None:
         """Everyone queued once the lock is held joins ``group``; if the group's
-        transaction fails, each member runs again alone."""
+        transaction fails, each member runs again alone. If the lock cannot be had
+        (its timeout, the database gone), everyone queued gets that error now: each
+        would otherwise wait out the same timeout in turn."""
         taken = False
 
         def join() -> None:
@@ -140,10 +142,17 @@ class GroupCommit(Generic[T, S]):
                     group.append(self._queue.popleft())
             taken = True
 
-        if self._transact(group, join) or not taken or len(group) == 1:
+        if self._transact(group, join):
             return
-        for waiter in group:  # apart, so that one bad work cannot fail the others
-            self._transact([waiter], None)
+        if not taken:
+            error = group[0].error
+            join()
+            for waiter in group[1:]:
+                waiter.error = error
+            return
+        if len(group) > 1:
+            for waiter in group:  # apart, so that one bad work cannot fail the others
+                self._transact([waiter], None)
 
     def _transact(self, group: list[_Waiter[T, S]], on_lock: Callable[[], None] | None) -> bool:
         """One transaction running ``group``'s works; False when it rolled back on a

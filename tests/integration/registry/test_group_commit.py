@@ -176,3 +176,40 @@ def test_registering_again_a_subject_not_cached_writes_nothing_and_caches_it(
     # so other registry processes keep their caches; and this one now holds the subject
     assert service.store.generation() == generation
     assert service.cached_register("orders", avro("Order", "a"), False) == first
+
+
+def test_when_the_lock_cannot_be_had_everyone_queued_gets_the_error_at_once(
+    database_url: str,
+) -> None:
+    """Another process holds the write lock past the lock timeout: the leader's attempt
+    fails, and the registrations queued behind it fail with it rather than each waiting
+    out the timeout in turn."""
+    settings = Settings(
+        database_url=database_url, cache_poll_interval_ms=0, sqlite_busy_timeout_ms=300
+    )
+    store = open_store(settings.database_url, sqlite_busy_timeout_ms=300, lock_timeout_ms=300)
+    service = RegistryService(store, settings)
+    service.start()
+    other = open_store(settings.database_url)  # another registry process
+    attempts: list[int] = []
+    real_write = store.write
+
+    def counting_write() -> Any:
+        attempts.append(1)
+        return real_write()
+
+    store.write = counting_write  # type: ignore[method-assign]
+    try:
+        with other.write(), ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(service.register, "lead", avro("Lead", "a"))]
+            wait_until(lambda: attempts == [1])
+            futures += [
+                pool.submit(service.register, f"s{i}", avro(f"R{i}", "a")) for i in range(3)
+            ]
+            wait_until(lambda: service._registrations.waiting == 3 or futures[0].done())
+            errors = [f.exception(timeout=10) for f in futures]
+        assert all(error is not None for error in errors)
+        assert attempts == [1]  # one wait for the lock, shared by all four
+    finally:
+        other.close()
+        service.close()
