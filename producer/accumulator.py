@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 
 from producer.batch import DeliveryCallback, ProducerBatch, RecordFuture, TopicPartition
 from producer.buffer_pool import BufferPool
+from producer.clock import monotonic_ms
 from producer.errors import KafkaTimeoutError, ProducerClosedError
 from producer.idempotence import IdempotenceManager
 from producer.metadata import Cluster
@@ -131,19 +132,25 @@ class RecordAccumulator:
         headers: Headers | None,
         on_delivery: DeliveryCallback | None,
         max_block_ms: int,
-        now_ms: int,
+        now_ms: int | None,
     ) -> AppendResult:
         """Add one record to its partition's last batch, opening a new batch if needed.
 
         Blocks up to ``max_block_ms`` when ``buffer_memory`` is full, then raises
-        :class:`~producer.errors.BufferExhaustedError`.
+        :class:`~producer.errors.BufferExhaustedError`. ``now_ms`` is the caller's clock
+        reading, used only if a batch is opened; None reads the monotonic clock then
+        (``send()`` does not read it per record).
         """
-        queue = self._queue(tp)
+        queue = self._queues.get(tp)
+        if queue is None:
+            queue = self._queue(tp)
         with queue.lock:
             # the hot path: the open batch at the tail takes the record
             result = self._try_append(queue, timestamp_ms, key, value, headers, on_delivery)
             if result is not None:
                 return result
+        if now_ms is None:
+            now_ms = monotonic_ms()
         size = max(self._batch_size_bytes, record_size_upper_bound_bytes(key, value, headers))
         buffer = self._pool.allocate(size, max_block_ms)
         try:

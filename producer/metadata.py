@@ -103,6 +103,7 @@ class Cluster:
         "brokers",
         "cluster_id",
         "controller_id",
+        "partition_counts",
         "topic_errors",
     )
 
@@ -126,6 +127,10 @@ class Cluster:
         self._available: dict[str, list[PartitionInfo]] = {
             topic: [p for p in parts if p.leader >= 0] for topic, parts in self._partitions.items()
         }
+        self.partition_counts: Mapping[str, int] = {
+            topic: len(parts) for topic, parts in self._partitions.items() if parts
+        }
+        """Partitions per known topic: read by every ``send()``, so a dict, not a call."""
         self.topic_errors: Mapping[str, int] = dict(topic_errors or {})
         self.cluster_id = cluster_id
         self.controller_id = controller_id
@@ -162,8 +167,7 @@ class Cluster:
 
     def partition_count(self, topic: str) -> int | None:
         """How many partitions ``topic`` has, None while the topic is unknown."""
-        parts = self._partitions.get(topic)
-        return len(parts) if parts else None
+        return self.partition_counts.get(topic)
 
     def __repr__(self) -> str:
         return (
@@ -189,17 +193,15 @@ class Metadata:
         self.refresh_backoff_ms = refresh_backoff_ms
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._cluster = Cluster.empty()
+        self.cluster = Cluster.empty()
+        """The current view; replaced whole on every update, never mutated (a plain
+        attribute: every ``send()`` reads it)."""
         self._version = 0
         self._topics: set[str] = set()
         self._need_update = True
         self._last_refresh_ms: int | None = None  # last attempt's outcome, ok or not
         self._last_successful_refresh_ms: int | None = None
         self._closed = False
-
-    @property
-    def cluster(self) -> Cluster:
-        return self._cluster
 
     @property
     def version(self) -> int:
@@ -264,7 +266,7 @@ class Metadata:
             )
             for b in response_body.get("brokers") or ()
         ]
-        old = self._cluster
+        old = self.cluster
         partitions: list[PartitionInfo] = []
         topic_errors: dict[str, int] = {}
         seen_topics: set[str] = set()
@@ -297,7 +299,7 @@ class Metadata:
             controller_id=int(response_body.get("controller_id", -1)),
         )
         with self._changed:
-            self._cluster = cluster
+            self.cluster = cluster
             self._version += 1
             self._last_refresh_ms = now_ms
             self._last_successful_refresh_ms = now_ms

@@ -72,12 +72,14 @@ def partition_for_key(key: bytes, partition_count: int) -> int:
 class KeylessPartitioner(Protocol):
     """Chooses partitions for records that have neither a key nor an explicit partition."""
 
-    def partition(self, topic: str, cluster: Cluster) -> int:
-        """A partition of ``topic``, which the cluster knows (runs on the caller's thread)."""
-        ...
+    def partition(self, topic: str, cluster: Cluster, size_bytes: int) -> int:
+        """The partition of ``topic`` (which the cluster knows) for a record adding about
+        ``size_bytes`` to its batch; runs on the caller's thread, once per record.
 
-    def on_append(self, topic: str, partition: int, size_bytes: int, cluster: Cluster) -> None:
-        """``size_bytes`` of a keyless record were appended to ``partition``."""
+        One call both chooses and accounts (Java's client chooses, appends, then reports
+        the appended bytes): the record is appended to the partition chosen, so the
+        count is the same, and the hot path makes one call instead of two.
+        """
         ...
 
 
@@ -102,27 +104,24 @@ class StickyPartitioner:
         self._sticky: dict[str, int] = {}
         self._produced_bytes: dict[str, int] = {}
 
-    def partition(self, topic: str, cluster: Cluster) -> int:
+    def partition(self, topic: str, cluster: Cluster, size_bytes: int) -> int:
         sticky = self._sticky.get(topic)
-        if sticky is not None:
-            return sticky
-        with self._lock:
-            sticky = self._sticky.get(topic)
-            if sticky is None:
-                sticky = self._next(topic, cluster, None)
-            return sticky
-
-    def on_append(self, topic: str, partition: int, size_bytes: int, cluster: Cluster) -> None:
-        # Lock-free on the hot path: a race between two senders at worst moves on one
-        # record early or late; only the switch itself takes the lock.
-        if self._sticky.get(topic) != partition:
-            return
-        produced = self._produced_bytes.get(topic, 0) + size_bytes
-        self._produced_bytes[topic] = produced
-        if produced >= self._batch_size_bytes:
+        if sticky is None:
             with self._lock:
-                if self._sticky.get(topic) == partition:
-                    self._next(topic, cluster, partition)
+                sticky = self._sticky.get(topic)
+                if sticky is None:
+                    sticky = self._next(topic, cluster, None)
+        # Lock-free on the hot path: a race between two senders at worst moves on one
+        # record early or late; only the switch itself takes the lock. The record that
+        # completes a batch's worth still goes to ``sticky``; the next one moves on.
+        produced = self._produced_bytes.get(topic, 0) + size_bytes
+        if produced < self._batch_size_bytes:
+            self._produced_bytes[topic] = produced
+        else:
+            with self._lock:
+                if self._sticky.get(topic) == sticky:
+                    self._next(topic, cluster, sticky)
+        return sticky
 
     def _next(self, topic: str, cluster: Cluster, current: int | None) -> int:
         """Pick a new sticky partition (lock held): random among available, not ``current``."""
@@ -142,12 +141,9 @@ class RoundRobinPartitioner:
         self._lock = threading.Lock()
         self._counters: dict[str, int] = {}
 
-    def partition(self, topic: str, cluster: Cluster) -> int:
+    def partition(self, topic: str, cluster: Cluster, size_bytes: int) -> int:
         candidates = _candidates(topic, cluster)
         with self._lock:
             turn = self._counters.get(topic, 0)
             self._counters[topic] = turn + 1
         return candidates[turn % len(candidates)]
-
-    def on_append(self, topic: str, partition: int, size_bytes: int, cluster: Cluster) -> None:
-        """Round robin keeps no per-byte state."""

@@ -146,11 +146,14 @@ class Producer:
         fatal = self._sender.fatal_error
         if fatal is not None:
             raise ProducerClosedError(f"the producer failed and cannot send: {fatal}") from fatal
-        now_ms = monotonic_ms()
+        # The clock is read only where it is needed (a metadata wait, a new batch), not
+        # once per record.
+        now_ms: int | None = None
         max_block_ms = self._max_block_ms
         cluster = self._metadata.cluster
-        count = cluster.partition_count(topic)
+        count = cluster.partition_counts.get(topic)
         if count is None or (partition is not None and partition >= count):
+            now_ms = monotonic_ms()
             cluster, count = self._wait_on_metadata(topic, partition, now_ms)
             waited_ms = monotonic_ms() - now_ms
             now_ms += waited_ms
@@ -173,7 +176,6 @@ class Producer:
                 f"overhead) exceeds max_request_size={self.config.max_request_size} or "
                 f"buffer_memory={self.config.buffer_memory}"
             )
-        keyless = False
         if partition is None:
             if self._user_partitioner is not None:
                 partition = self._user_partitioner(topic, key, count)
@@ -185,28 +187,22 @@ class Producer:
             elif key is not None:
                 partition = partition_for_key(key, count)
             else:
-                partition = self._keyless.partition(topic, cluster)
-                keyless = True
+                # about what the record adds to its batch (Kafka counts appended bytes)
+                appended = size_bytes - _RECORD_BOUND_BYTES + _RECORD_FRAMING_BYTES
+                partition = self._keyless.partition(topic, cluster, appended)
         elif partition < 0:
             raise InvalidRecordError(f"partition must be >= 0, got {partition}")
         if timestamp_ms is None:
             timestamp_ms = time.time_ns() // 1_000_000
+        by_partition = self._topic_partitions.get(topic)
+        tp = None if by_partition is None else by_partition.get(partition)
+        if tp is None:
+            tp = self._topic_partition(topic, partition)
         future, wake = self._accumulator.append(
-            self._topic_partition(topic, partition),
-            timestamp_ms,
-            key,
-            value,
-            header_list,
-            on_delivery,
-            max_block_ms,
-            now_ms,
+            tp, timestamp_ms, key, value, header_list, on_delivery, max_block_ms, now_ms
         )
-        if keyless:
-            # about what the record adds to its batch (Kafka counts appended bytes)
-            appended = size_bytes - _RECORD_BOUND_BYTES + _RECORD_FRAMING_BYTES
-            self._keyless.on_append(topic, partition, appended, cluster)
         if wake:
-            self._sender.wakeup_for_batch(now_ms)
+            self._sender.wakeup_for_batch(monotonic_ms() if now_ms is None else now_ms)
             # A batch just filled: hand the GIL to the sender now rather than at the end
             # of this thread's 5 ms switch interval, so batches leave as they fill
             # instead of piling up in buffer_memory (measured: +30% records/s and a

@@ -57,12 +57,10 @@ def _cluster(partitions: int, leaderless: frozenset[int] = frozenset()) -> Clust
 def test_sticky_stays_until_a_batch_worth_of_bytes_then_moves() -> None:
     cluster = _cluster(4)
     sticky = StickyPartitioner(batch_size_bytes=1000, rng=random.Random(7))
-    first = sticky.partition("t", cluster)
-    for _ in range(9):
-        assert sticky.partition("t", cluster) == first
-        sticky.on_append("t", first, 100, cluster)
-    sticky.on_append("t", first, 100, cluster)  # 1000 bytes: switch
-    assert sticky.partition("t", cluster) != first
+    first = sticky.partition("t", cluster, 100)
+    for _ in range(9):  # the tenth record makes 1000 bytes and still goes to the first
+        assert sticky.partition("t", cluster, 100) == first
+    assert sticky.partition("t", cluster, 100) != first  # the next one moves on
 
 
 def test_sticky_spreads_uniformly_over_many_batches() -> None:
@@ -70,9 +68,7 @@ def test_sticky_spreads_uniformly_over_many_batches() -> None:
     sticky = StickyPartitioner(batch_size_bytes=100, rng=random.Random(1))
     counts: Counter[int] = Counter()
     for _ in range(4000):
-        p = sticky.partition("t", cluster)
-        counts[p] += 1
-        sticky.on_append("t", p, 50, cluster)
+        counts[sticky.partition("t", cluster, 50)] += 1
     assert set(counts) == {0, 1, 2, 3}
     assert min(counts.values()) > 700
 
@@ -80,17 +76,15 @@ def test_sticky_spreads_uniformly_over_many_batches() -> None:
 def test_keyless_partitioners_skip_leaderless_partitions() -> None:
     cluster = _cluster(4, leaderless=frozenset({1, 2}))
     rr = RoundRobinPartitioner()
-    assert {rr.partition("t", cluster) for _ in range(10)} == {0, 3}
+    assert {rr.partition("t", cluster, 10) for _ in range(10)} == {0, 3}
     sticky = StickyPartitioner(batch_size_bytes=10, rng=random.Random(3))
     seen = set()
     for _ in range(50):
-        p = sticky.partition("t", cluster)
-        seen.add(p)
-        sticky.on_append("t", p, 10, cluster)
+        seen.add(sticky.partition("t", cluster, 10))
     assert seen == {0, 3}
 
 
 def test_round_robin_cycles_in_order() -> None:
     cluster = _cluster(3)
     rr = RoundRobinPartitioner()
-    assert [rr.partition("t", cluster) for _ in range(7)] == [0, 1, 2, 0, 1, 2, 0]
+    assert [rr.partition("t", cluster, 1) for _ in range(7)] == [0, 1, 2, 0, 1, 2, 0]
