@@ -574,7 +574,9 @@ def test_reconnect_after_the_broker_drops_connections(
     broker.no_response_on(ApiKey.PRODUCE, 1)
     done: list[ClientResponse] = []
     client.send(produce(0, callback=done.append), clock())
-    client.poll(0, clock())
+    # The broker must have read the request it is told not to answer before the
+    # connections drop; otherwise the next Produce would be the unanswered one.
+    poll_until(client, clock, lambda: len(broker.requests_of(ApiKey.PRODUCE)) == 1)
     broker.close_connections()
     poll_until(client, clock, lambda: len(done) == 1)
     assert isinstance(done[0].error, DisconnectError)
