@@ -64,9 +64,10 @@ class GroupCommit(Generic[T, S]):
     each transaction, with the works' results in the order they ran, before anyone is
     answered (the cache is brought up to date there). ``wrote(shared)`` says whether
     the works wrote anything; if not, the transaction was rolled back instead, and
-    ``committed`` gets the generation its reads saw. ``rolled_back(shared)`` runs after a
-    failed transaction; ``shared`` says it ran several works, which may have read (and
-    cached) rows another of them wrote and that were never committed. Thread-safe.
+    ``committed`` gets the generation its reads saw. ``rolled_back(several)`` runs after
+    a failed transaction; ``several`` says it ran more than one work, so some may have
+    read (and cached) rows another of them wrote, which were never committed.
+    Thread-safe.
     """
 
     def __init__(

@@ -851,9 +851,9 @@ class RegistryService:
                 # registered.)
                 self.cache.parsed.put(("id", stored.id), parsed)
 
-    def _registrations_rolled_back(self, shared: bool) -> None:
+    def _registrations_rolled_back(self, several: bool) -> None:
         self.cache.invalidate()
-        if shared:
+        if several:
             self.cache.forget_schemas()
 
     def _plan_registration(
