@@ -194,12 +194,15 @@ class Producer:
             raise InvalidRecordError(f"partition must be >= 0, got {partition}")
         if timestamp_ms is None:
             timestamp_ms = time.time_ns() // 1_000_000
-        by_partition = self._topic_partitions.get(topic)
-        tp = None if by_partition is None else by_partition.get(partition)
-        if tp is None:
-            tp = self._topic_partition(topic, partition)
         future, wake = self._accumulator.append(
-            tp, timestamp_ms, key, value, header_list, on_delivery, max_block_ms, now_ms
+            self._topic_partition(topic, partition),
+            timestamp_ms,
+            key,
+            value,
+            header_list,
+            on_delivery,
+            max_block_ms,
+            now_ms,
         )
         if wake:
             self._sender.wakeup_for_batch(monotonic_ms() if now_ms is None else now_ms)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from registry_service.cache import GenerationWatcher, RegistryCache
@@ -213,16 +213,6 @@ class SubjectSnapshot:
     versions: list[SubjectVersion]
 
 
-@dataclass(slots=True)
-class _WrittenInGroup:
-    """What the registrations before this one in the same transaction wrote
-    (``GroupCommit``): what a snapshot taken before the lock cannot know."""
-
-    subjects: set[str] = field(default_factory=set)
-    ids: dict[str, int] = field(default_factory=dict)  # fingerprint -> id inserted
-    max_id: int = 0
-
-
 @dataclass(frozen=True, slots=True)
 class _Registered:
     """What a registration's write did: the answer, the subject's settings and versions
@@ -246,12 +236,9 @@ class RegistryService:
         self.settings = settings
         self.cache = RegistryCache(settings.cache_max_schemas)
         self.watcher = GenerationWatcher(store, self.cache, settings.cache_poll_interval_ms)
-        self._registrations: GroupCommit[_Registered, _WrittenInGroup] = GroupCommit(
-            store,
-            self._registrations_committed,
-            self._registrations_rolled_back,
-            _WrittenInGroup,
-            lambda group: bool(group.subjects),
+        # shared by one transaction's registrations: the subjects they wrote
+        self._registrations: GroupCommit[_Registered, set[str]] = GroupCommit(
+            store, self._registrations_committed, self._registrations_rolled_back, set, bool
         )
 
     def start(self) -> None:
@@ -817,8 +804,8 @@ class RegistryService:
                     return self._register_json(plan, self._stored(plan.schema_id))
                 version = plan
         outcome = self._registrations.run(
-            lambda tx, group: self._register_locked(
-                tx, group, subject, request, normalize, parsed, snapshot, version
+            lambda tx, written: self._register_locked(
+                tx, written, subject, request, normalize, parsed, snapshot, version
             )
         )
         return outcome.body
@@ -941,7 +928,7 @@ class RegistryService:
     def _register_locked(
         self,
         tx: StoreWriter,
-        group: _WrittenInGroup,
+        written: set[str],
         subject: str,
         request: SchemaRequest,
         normalize: bool,
@@ -949,21 +936,20 @@ class RegistryService:
         snapshot: SubjectSnapshot | None,
         version: int | None,
     ) -> _Registered:
-        """The write lock's part of ``register``, run by ``GroupCommit`` (``group``:
-        what registrations before this one in the same transaction wrote).
+        """The write lock's part of ``register``, run by ``GroupCommit`` (``written``: the
+        subjects registrations before this one in the same transaction wrote; what they
+        inserted, the transaction's own reads see).
         ``version`` is the verdict of ``_plan_registration`` on ``snapshot``, or None
         when it must be judged here (always when there is no snapshot). Refuses only
         before writing anything."""
         if (
             snapshot is not None
             and tx.new_generation == snapshot.generation + 1
-            and subject not in group.subjects
+            and subject not in written
         ):
             # The snapshot still holds: no commit since, and this subject untouched by
             # the transaction so far.
-            schema_id = group.ids.get(parsed.fingerprint)
-            if schema_id is None:
-                schema_id = self.cache.fingerprints.get(parsed.fingerprint)
+            schema_id = self.cache.fingerprints.get(parsed.fingerprint)
             max_id = None
             if schema_id is None:
                 schema_id, max_id = tx.schema_id_and_max_id(parsed.fingerprint)
@@ -1014,10 +1000,7 @@ class RegistryService:
         for item in superseded:
             tx.remove_version(subject, item.version)
         tx.insert_version(subject, version, stored.id)
-        group.subjects.add(subject)
-        if inserted is not None:
-            group.ids[stored.fingerprint] = stored.id
-            group.max_id = max(group.max_id, stored.id)
+        written.add(subject)
         created = SubjectVersion(subject, version, stored.id, False)
         versions = sorted(
             [v for v in snapshot.versions if v not in superseded] + [created],

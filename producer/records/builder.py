@@ -126,7 +126,6 @@ class RecordBatchBuilder:
         "_max_timestamp_ms",
         "_payload",
         "_pos",
-        "_uncompressed_bytes",
         "batch_size_bytes",
     )
 
@@ -152,7 +151,6 @@ class RecordBatchBuilder:
         self._max_timestamp_ms = first_timestamp_ms
         self._closed = False
         self._payload: bytes | None = None  # compressed records, once built
-        self._uncompressed_bytes = 0
         self._built: bytes | memoryview | None = None
         self._built_ids: tuple[int, int, int, bool] | None = None
 
@@ -238,10 +236,9 @@ class RecordBatchBuilder:
         """Uncompressed size of the batch so far, header included.
 
         What the accumulator charges against ``buffer_memory``; after :meth:`build` it
-        stays the uncompressed figure, so releasing the batch gives back what was taken.
+        stays the uncompressed figure (the records stay in the buffer, compressed or
+        not), so releasing the batch gives back what was taken.
         """
-        if self._built is not None:
-            return HEADER_SIZE_BYTES + self._uncompressed_bytes
         return self._pos
 
     @property
@@ -292,7 +289,6 @@ class RecordBatchBuilder:
             return self._built
         self.close()
         buf, pos, count = self._buf, self._pos, self._count
-        self._uncompressed_bytes = pos - HEADER_SIZE_BYTES
         attributes = int(self._compression)
         if is_transactional:
             attributes |= TRANSACTIONAL_FLAG

@@ -326,7 +326,7 @@ class SqlTransaction(StoreWriter):
             (_INSERT_VERSION, self._versions),
         ):
             if rows:
-                self._conn.execute(statement, rows[0] if len(rows) == 1 else list(rows))
+                self._conn.execute(statement, rows[0] if len(rows) == 1 else rows)
                 rows.clear()
 
     # -- reads ---------------------------------------------------------------------------
