@@ -141,7 +141,9 @@ class RecordAccumulator:
         reading, used only if a batch is opened; None reads the monotonic clock then
         (``send()`` does not read it per record).
         """
-        queue = self._queue(tp)
+        queue = self._queues.get(tp)  # ``_queue``'s hit, written out (see Producer.send)
+        if queue is None:
+            queue = self._queue(tp)
         with queue.lock:
             # the hot path: the open batch at the tail takes the record
             result = self._try_append(queue, timestamp_ms, key, value, headers, on_delivery)
