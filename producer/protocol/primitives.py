@@ -339,46 +339,32 @@ class Reader:
     # variable width ------------------------------------------------------
 
     def read_unsigned_varint(self) -> int:
-        data = self._data
-        pos = self._pos
-        end = self._end
-        value = 0
-        shift = 0
-        while True:
-            if pos >= end:
-                raise self._truncated("unsigned varint", pos - self._pos + 1)
-            byte = data[pos]
-            pos += 1
-            value |= (byte & 0x7F) << shift
-            if not byte & 0x80:
-                break
-            shift += 7
-            if shift > 28:
-                raise ProtocolError(f"unsigned varint longer than 5 bytes at byte {self._pos}")
-        if value > _UINT32_MAX:
-            raise ProtocolError(f"unsigned varint {value} exceeds 32 bits at byte {self._pos}")
-        self._pos = pos
-        return value
+        return self._read_unsigned("unsigned varint", 5, 32)
 
     def read_unsigned_varlong(self) -> int:
+        return self._read_unsigned("unsigned varlong", 10, 64)
+
+    def _read_unsigned(self, what: str, max_bytes: int, bits: int) -> int:
+        """A base-128 unsigned integer of at most ``max_bytes`` bytes and ``bits`` bits."""
         data = self._data
         pos = self._pos
         end = self._end
+        max_shift = 7 * (max_bytes - 1)
         value = 0
         shift = 0
         while True:
             if pos >= end:
-                raise self._truncated("unsigned varlong", pos - self._pos + 1)
+                raise self._truncated(what, pos - self._pos + 1)
             byte = data[pos]
             pos += 1
             value |= (byte & 0x7F) << shift
             if not byte & 0x80:
                 break
             shift += 7
-            if shift > 63:
-                raise ProtocolError(f"unsigned varlong longer than 10 bytes at byte {self._pos}")
-        if value > _UINT64_MAX:
-            raise ProtocolError(f"unsigned varlong {value} exceeds 64 bits at byte {self._pos}")
+            if shift > max_shift:
+                raise ProtocolError(f"{what} longer than {max_bytes} bytes at byte {self._pos}")
+        if value >> bits:
+            raise ProtocolError(f"{what} {value} exceeds {bits} bits at byte {self._pos}")
         self._pos = pos
         return value
 
