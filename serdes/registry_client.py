@@ -295,6 +295,24 @@ class _RegistryCore:
         cap = min(self.retry_backoff_max_ms, self.retry_backoff_ms * (2**attempt))
         return self._rng.uniform(0, cap) / 1000.0
 
+    def http_arguments(self, request: _Request) -> dict[str, Any]:
+        """What ``httpx.Client.request`` (or the async one) takes to send ``request``."""
+        return {
+            "method": request.method,
+            "url": self.full_url(request),
+            "params": request.params,
+            "content": None if request.body is None else json.dumps(request.body),
+            "headers": None if request.body is None else {"Content-Type": _CONTENT_TYPE},
+        }
+
+    def retriable_failure(self, response: httpx.Response) -> RegistryError:
+        """The error a failed answer carries, returned when another attempt may help and
+        raised at once when not."""
+        error = self.error_from_response(response)
+        if not self.is_retriable_status(response.status_code):
+            raise error
+        return error
+
     def full_url(self, request: _Request) -> str:
         return self.base_url + request.path
 
@@ -506,22 +524,13 @@ class SchemaRegistryClient:
         attempt = 0
         while True:
             try:
-                response = self._http.request(
-                    request.method,
-                    core.full_url(request),
-                    params=request.params,
-                    content=None if request.body is None else json.dumps(request.body),
-                    headers=None if request.body is None else {"Content-Type": _CONTENT_TYPE},
-                )
+                response = self._http.request(**core.http_arguments(request))
             except httpx.TransportError as exc:
                 failure: BaseException | RegistryError = exc
             else:
                 if response.is_success:
                     return response.json()
-                error = core.error_from_response(response)
-                if not core.is_retriable_status(response.status_code):
-                    raise error
-                failure = error
+                failure = core.retriable_failure(response)
             if attempt >= core.max_retries:
                 raise core.unavailable(request, failure)
             self._sleep_s(core.backoff_s(attempt))
@@ -731,22 +740,13 @@ class AsyncSchemaRegistryClient:
         attempt = 0
         while True:
             try:
-                response = await self._http.request(
-                    request.method,
-                    core.full_url(request),
-                    params=request.params,
-                    content=None if request.body is None else json.dumps(request.body),
-                    headers=None if request.body is None else {"Content-Type": _CONTENT_TYPE},
-                )
+                response = await self._http.request(**core.http_arguments(request))
             except httpx.TransportError as exc:
                 failure: BaseException | RegistryError = exc
             else:
                 if response.is_success:
                     return response.json()
-                error = core.error_from_response(response)
-                if not core.is_retriable_status(response.status_code):
-                    raise error
-                failure = error
+                failure = core.retriable_failure(response)
             if attempt >= core.max_retries:
                 raise core.unavailable(request, failure)
             await self._sleep_s(core.backoff_s(attempt))
