@@ -38,6 +38,7 @@ from tests.integration.producer.test_producer_tansu import value_for
 from tests.support.consume import ConsumedRecord
 from tests.support.fake_broker import FakeBroker, ReceivedRequest
 from tests.support.fault_proxy import FaultProxy
+from tests.support.record_stream import RecordStream
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -235,21 +236,11 @@ def test_broker_away_and_back_mid_stream_acks_all_loses_and_doubles_nothing(
             retry_backoff_ms=50,
             max_block_ms=20_000,
         )
-        futures: list[RecordFuture] = []
-        errors: list[BaseException] = []
-
-        def stream() -> None:
-            try:
-                for i in range(total):
-                    futures.append(p.send(topic, value=value_for(i), key=keys[i % len(keys)]))
-                    if i % 200 == 199:
-                        time.sleep(0.01)  # spread the stream over the fault windows
-            except BaseException as exc:
-                errors.append(exc)
-
+        # spread over the fault windows
+        stream = RecordStream(p, topic, total, keys, value_for, pause_every=200)
+        futures = stream.futures
         try:
-            thread = threading.Thread(target=stream, name="stream")
-            thread.start()
+            stream.start()
             deadline = time.monotonic() + 15
             while sum(1 for f in futures[:2000] if f.done()) < 500:
                 assert time.monotonic() < deadline, "nothing delivered before the faults"
@@ -264,8 +255,7 @@ def test_broker_away_and_back_mid_stream_acks_all_loses_and_doubles_nothing(
             proxy.cut()
             time.sleep(1.0)
             proxy.accept()  # ...and back, on the same port
-            thread.join(timeout=30)
-            assert not thread.is_alive() and not errors, errors
+            stream.join(timeout_s=30)
             p.flush(timeout=30)
             outcomes = wait_done(futures, 1)
         finally:

@@ -31,6 +31,7 @@ from tests.integration.producer.test_producer_tansu import value_for
 from tests.support.consume import ConsumedRecord
 from tests.support.fault_proxy import FaultProxy, _Conn
 from tests.support.mock_cluster import MockCluster
+from tests.support.record_stream import RecordStream
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -259,21 +260,10 @@ def test_leader_moved_mid_stream_still_delivers_exactly_once(
             request_timeout_ms=5_000,
             delivery_timeout_ms=30_000,
         )
-        futures: list[RecordFuture] = []
-        errors: list[BaseException] = []
-
-        def stream() -> None:
-            try:
-                for i in range(total):
-                    futures.append(p.send(topic, value=value_for(i), key=keys[i % len(keys)]))
-                    if i % 500 == 499:
-                        time.sleep(0.01)
-            except BaseException as exc:
-                errors.append(exc)
-
+        stream = RecordStream(p, topic, total, keys, value_for, pause_every=500)
+        futures = stream.futures
         try:
-            thread = threading.Thread(target=stream, name="stream")
-            thread.start()
+            stream.start()
             deadline = time.monotonic() + 20
             while len(futures) < total // 3:
                 assert time.monotonic() < deadline
@@ -281,8 +271,7 @@ def test_leader_moved_mid_stream_still_delivers_exactly_once(
             moved_at = len(proxy.produces())
             for partition, broker_id in moved.items():
                 kafka_cluster.set_leader(topic, partition, broker_id)
-            thread.join(timeout=60)
-            assert not thread.is_alive() and not errors, errors
+            stream.join(timeout_s=60)
             p.flush(timeout=60)
             metrics = p.metrics()
         finally:
