@@ -10,8 +10,13 @@ Layers, lowest first (imports point downward only):
 - ``metadata``, ``partitioner``, ``batch``, ``buffer_pool``, ``accumulator``,
   ``idempotence``, ``sender``, ``config`` and ``producer`` (the facade users import),
   with ``async_producer`` on top for asyncio code.
+
+``native`` says which of these run compiled to C (mypyc) and how to switch back to
+plain Python.
 """
 
+# first: with REGCAST_PURE_PYTHON set, it makes the imports below load the .py sources
+from producer import native  # noqa: F401
 from producer.async_producer import AsyncProducer
 from producer.batch import RecordFuture, RecordMetadata
 from producer.config import ProducerConfig

@@ -267,26 +267,35 @@ class RecordAccumulator:
         idempotence = self._idempotence
         ready: list[ProducerBatch] = []
         size_bytes = 0
+        # no ``continue``/``break`` inside the ``with``: mypyc cannot compile them there
         for queue in queues[start:] + queues[:start]:
             with queue.lock:
-                if not queue.batches:
-                    continue
-                head = queue.batches[0]
-                if self._muted(queue, head):
-                    continue
-                if head.is_backing_off(self._retry_backoff_ms, now_ms):
-                    continue
-                batch_bytes = head.estimated_size_bytes
-                if ready and size_bytes + batch_bytes > max_request_size_bytes:
-                    break
-                queue.batches.popleft()
-                head.builder.close()
-                if idempotence is not None:
-                    idempotence.stamp(head)
-                queue.in_flight += 1
-            size_bytes += batch_bytes
+                head = self._drainable_head(queue, now_ms)
+                fits = head is not None and (
+                    not ready or size_bytes + head.estimated_size_bytes <= max_request_size_bytes
+                )
+                if head is not None and fits:
+                    queue.batches.popleft()
+                    head.builder.close()
+                    if idempotence is not None:
+                        idempotence.stamp(head)
+                    queue.in_flight += 1
+            if head is None:
+                continue
+            if not fits:
+                break
+            size_bytes += head.estimated_size_bytes
             ready.append(head)
         return ready
+
+    def _drainable_head(self, queue: _PartitionQueue, now_ms: int) -> ProducerBatch | None:
+        """The partition's head batch if it may leave now (queue lock held)."""
+        if not queue.batches:
+            return None
+        head = queue.batches[0]
+        if self._muted(queue, head) or head.is_backing_off(self._retry_backoff_ms, now_ms):
+            return None
+        return head
 
     def reenqueue(self, batch: ProducerBatch, now_ms: int) -> None:
         """Put a batch that will be retried back at the head of its deque, in sequence order."""

@@ -5,6 +5,9 @@
 - ``postgres_url``: a database created for the test session on 127.0.0.1:5432.
 - ``consume_all``: confluent-kafka's consumer (check.crcs=true) reading a topic back.
 - ``registry_url``: regcast's registry served by uvicorn in a subprocess (SQLite).
+
+Before anything runs, the session refuses compiled producer modules older than their
+sources (``make native`` rebuilds them): tests must run the code as written.
 """
 
 from __future__ import annotations
@@ -16,12 +19,33 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from producer import native
 from regcast.local_broker import LocalBroker
 from tests.support.consume import ConsumedRecord
 from tests.support.consume import consume_all as _consume_all
 from tests.support.mock_cluster import MockCluster
 from tests.support.postgres import create_database, drop_database
 from tests.support.registry import serve_registry, stop
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if native.pure_python_requested():
+        return
+    # every compiled module's code lives in the group's one shared library
+    group = native.source_path(native.COMPILED_GROUP)
+    libraries = list(group.parent.glob(f"{group.stem}__mypyc.*.so"))
+    stale = [
+        module
+        for module in native.COMPILED_MODULES
+        if any(
+            lib.stat().st_mtime < native.source_path(module).stat().st_mtime for lib in libraries
+        )
+    ]
+    if stale:
+        raise pytest.UsageError(
+            f"compiled modules older than their sources: {', '.join(stale)}; "
+            "run `make native` (or set REGCAST_PURE_PYTHON=1)"
+        )
 
 
 @dataclass

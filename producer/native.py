@@ -1,0 +1,96 @@
+"""The producer's hot path, compiled to C by mypyc, and the switch back to plain Python.
+
+Why compiled: with small records, ``send()`` is bound by the interpreter, not by the
+broker or the network: the builder, the future, the accumulator and the partitioner
+cost about 2.4 us of bytecode per record, more than twice librdkafka's whole cost.
+The same sources, unchanged and typed as mypy already checks them, compiled by mypyc
+run about 1.6 times as many 100-byte records per second (the README's benchmark
+table). ``setup.py`` compiles :data:`COMPILED_MODULES` when the package is built;
+``make native`` rebuilds them in place after an edit.
+
+``REGCAST_PURE_PYTHON=1`` turns it off:
+
+- at install time, nothing is compiled (for a machine without a C compiler);
+- at run time, the ``.py`` sources are imported even where compiled modules exist: for
+  profilers that only see Python frames (py-spy, pyinstrument), for tracebacks with
+  source lines, and for the test run that keeps the plain-Python path working.
+
+It is all or nothing: compiled modules call each other directly in C and expect each
+other's native classes, so either every module below is compiled code or none is.
+This module is imported first by ``producer/__init__.py`` so that the switch takes
+effect before any of them is imported.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from importlib.abc import MetaPathFinder
+from importlib.machinery import ModuleSpec
+from pathlib import Path
+from types import ModuleType
+
+__all__ = [
+    "COMPILED_GROUP",
+    "COMPILED_MODULES",
+    "PURE_PYTHON_ENV",
+    "is_compiled",
+    "pure_python_requested",
+]
+
+PURE_PYTHON_ENV = "REGCAST_PURE_PYTHON"
+
+COMPILED_MODULES = (
+    "producer.accumulator",
+    "producer.batch",
+    "producer.buffer_pool",
+    "producer.clock",
+    "producer.metadata",
+    "producer.partitioner",
+    "producer.producer",
+    "producer.records.builder",
+    "producer.records.varint",
+)
+"""What one ``send()`` runs through; the rest (sender, network, protocol) stays Python."""
+
+COMPILED_GROUP = "producer._native"
+"""mypyc's name for the modules compiled together: their code lives in one shared library,
+``producer/_native__mypyc.*.so``; each module's own extension only points into it."""
+
+_PACKAGE_ROOT = Path(__file__).resolve().parent
+
+
+def pure_python_requested() -> bool:
+    return os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0")
+
+
+def source_path(module: str) -> Path:
+    """The ``.py`` file of one of :data:`COMPILED_MODULES`."""
+    return _PACKAGE_ROOT.joinpath(*module.split(".")[1:]).with_suffix(".py")
+
+
+class _SourceFinder(MetaPathFinder):
+    """Finds :data:`COMPILED_MODULES` as their ``.py`` sources, ahead of any extension."""
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: ModuleType | None = None,
+    ) -> ModuleSpec | None:
+        if fullname not in COMPILED_MODULES:
+            return None
+        return importlib.util.spec_from_file_location(fullname, source_path(fullname))
+
+
+def is_compiled() -> bool:
+    """True when the hot path runs as compiled code (what benchmarks should report)."""
+    from producer.records import builder  # here: only after the switch is in place
+
+    return not (builder.__file__ or "").endswith(".py")
+
+
+if pure_python_requested() and not any(isinstance(f, _SourceFinder) for f in sys.meta_path):
+    sys.meta_path.insert(0, _SourceFinder())
