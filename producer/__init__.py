@@ -15,12 +15,27 @@ Layers, lowest first (imports point downward only):
 plain Python.
 """
 
+from typing import TYPE_CHECKING
+
 # first: with REGCAST_PURE_PYTHON set, it makes the imports below load the .py sources
 from producer import native  # noqa: F401
-from producer.async_producer import AsyncProducer
 from producer.batch import RecordFuture, RecordMetadata
 from producer.config import ProducerConfig
 from producer.producer import Producer, SendContext
+
+if TYPE_CHECKING:
+    from producer.async_producer import AsyncProducer
+
+
+def __getattr__(name: str) -> object:
+    # AsyncProducer on first use: asyncio (and the ssl module it loads) is about 9 MiB of
+    # resident memory that a thread-based producer never needs
+    if name == "AsyncProducer":
+        from producer.async_producer import AsyncProducer
+
+        return AsyncProducer
+    raise AttributeError(f"module 'producer' has no attribute {name!r}")
+
 
 __all__ = [
     "AsyncProducer",
