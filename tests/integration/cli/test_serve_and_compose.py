@@ -99,17 +99,25 @@ def _assert_clean_stop(process: subprocess.Popen[str], out: str) -> None:
 
 
 def test_dockerfile_is_one_image_whose_default_is_the_registry() -> None:
-    assert len(re.findall(r"^FROM ", DOCKERFILE, flags=re.M)) == 1
+    # a build stage (compiler, the wheel with the compiled hot path), then the one image
+    stages = re.findall(r"^FROM (\S+)(?: AS (\S+))?$", DOCKERFILE, flags=re.M)
+    assert stages == [("python:3.11", "wheel"), ("python:3.11-slim", "")], stages
+    assert "COPY --from=wheel /wheels /wheels" in DOCKERFILE
     values = _check_command(_image_cmd(), "serve")
     assert values == {"--host": "0.0.0.0", "--port": "8081"}
     assert "EXPOSE 8081" in DOCKERFILE
     assert "127.0.0.1:8081/health" in " ".join(_image_healthcheck())
     # Everything the image installs from is in the build context.
     ignored = (REPO / ".dockerignore").read_text().split()
-    for copied in re.findall(r"^COPY (.+) \S+$", DOCKERFILE, flags=re.M):
-        for source in copied.split():
-            assert (REPO / source).exists(), source
-            assert source not in ignored, source
+    copied_sources = [
+        source
+        for copied in re.findall(r"^COPY (?!--from=)(.+) \S+$", DOCKERFILE, flags=re.M)
+        for source in copied.split()
+    ]
+    assert "setup.py" in copied_sources  # without it the wheel is not compiled
+    for source in copied_sources:
+        assert (REPO / source).exists(), source
+        assert source not in ignored, source
 
 
 def test_environment_variables_are_settings_the_programs_read() -> None:
