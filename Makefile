@@ -39,7 +39,7 @@ typecheck: $(STAMP)
 
 test: $(NATIVE) lint typecheck
 	$(BIN)/pytest
-	REGCAST_PURE_PYTHON=1 $(BIN)/pytest -q tests/unit/producer
+	REGCAST_PURE_PYTHON=1 $(BIN)/pytest -q tests/unit/producer tests/integration/producer/test_producer_tansu.py
 
 soak: $(NATIVE)
 	$(BIN)/pytest -m soak

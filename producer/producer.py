@@ -194,6 +194,8 @@ class Producer:
             raise InvalidRecordError(f"partition must be >= 0, got {partition}")
         if timestamp_ms is None:
             timestamp_ms = time.time_ns() // 1_000_000
+        elif type(timestamp_ms) is not int:  # plain Python would fail later, in the sender
+            raise TypeError(f"timestamp_ms must be an int, got {type(timestamp_ms).__name__}")
         # ``_topic_partition``'s lookup, written out: one call less per record (with the
         # same in ``RecordAccumulator.append``, about 3% of send()'s CPU, measured).
         by_partition = self._topic_partitions.get(topic)
@@ -254,6 +256,12 @@ class Producer:
         self, topic: str, partition: int | None, begin_ms: int
     ) -> tuple[Cluster, int]:
         """Block until ``topic`` (and ``partition``) is known, up to ``max_block_ms``."""
+        # checked here, where a topic is first seen, not per record; a compiled send()
+        # already refused a non-str at the call
+        if not isinstance(topic, str):
+            raise TypeError(f"topic must be a str, got {type(topic).__name__}")
+        if not topic:
+            raise InvalidRecordError("topic must not be empty")
         metadata = self._metadata
         metadata.add_topic(topic, begin_ms)
         max_wait_ms = self._max_block_ms

@@ -31,6 +31,7 @@ from confluent_kafka.serialization import StringSerializer as CkStringSerializer
 from producer import AsyncProducer, Producer, RecordFuture, RecordMetadata
 from producer.errors import (
     ConfigError,
+    InvalidRecordError,
     KafkaError,
     MetadataTimeoutError,
     ProducerClosedError,
@@ -679,6 +680,40 @@ def test_invalid_topic_name_fails_at_send_with_a_typed_error(
     assert isinstance(err, MetadataTimeoutError) or (
         isinstance(err, KafkaError) and err.code == 17
     ), repr(err)
+
+
+WRONG_ARGUMENTS: list[dict[str, Any]] = [
+    {"topic": 123},
+    {"topic": ""},
+    {"partition": "0"},
+    {"timestamp_ms": 1.5},
+    {"headers": [("h", 1)]},
+    {"headers": [(1, b"v")]},
+]
+
+
+@pytest.mark.parametrize("wrong", WRONG_ARGUMENTS)
+def test_send_with_a_wrong_argument_raises_at_once_and_the_producer_goes_on(
+    kafka_broker: KafkaBroker,
+    producer_factory: Callable[..., Producer],
+    consume_all: Consume,
+    topic: str,
+    wrong: dict[str, Any],
+) -> None:
+    """A wrong type or an empty topic is the caller's error, raised by send() itself
+    (TypeError from the compiled call or the check, InvalidRecordError, a ValueError, for
+    a value no type check catches), and it must not reach the sender thread: it once did
+    for a non-str topic (in plain Python), and the producer died with it."""
+    kafka_broker.create_topic(topic, partitions=1)
+    p = producer_factory(max_block_ms=1_000)
+    arguments: dict[str, Any] = {"topic": topic, "value": b"v", **wrong}
+    start = time.monotonic()
+    with pytest.raises((TypeError, InvalidRecordError)):
+        p.send(**arguments)
+    assert time.monotonic() - start < 1.0
+    sent = send_many(p, topic, 10)
+    p.flush(timeout=10)
+    assert_read_back_exactly_once(sent, consume_all(kafka_broker.bootstrap, topic, expected=10))
 
 
 # --------------------------------------------------------------------------- asyncio
