@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
@@ -667,7 +668,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         f"producer throughput: {first['records']:,} records, linger.ms {LINGER_MS}, "
         f"batch size {BATCH_SIZE_BYTES // 1024} KiB, no compression, no keys, "
         f"{first['partitions']} partition(s), Tansu broker, delivery reports by "
-        f"{first['reports']}"
+        f"{first['reports']}, regcast's hot path {_hot_path()}"
     )
     header = (
         f"  {'scn':3} {'value':>6} {'acks':>4} {'idem':>4} {'peer':16} {'records/s':>11} "
@@ -679,7 +680,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"  {r['scenario']:3} {r['value_bytes']:>5}B {r['acks']:>4} "
             f"{'on' if r['idempotence'] else 'off':>4} {r['peer']:16} "
             f"{r['records_per_s']:11,.0f} {r['mb_per_s']:7.1f} {r['base_rss_mib']:7.1f}Mi "
-            f"{r['peak_rss_mib']:7.1f}Mi {r['vs_librdkafka']:13.2f}x"
+            f"{r['peak_rss_mib']:7.1f}Mi {_ratio(r['vs_librdkafka'])}"
         )
     print("\nTargets (issue 4)")
     by = {(r["scenario"], r["peer"]): r for r in rows}
@@ -694,6 +695,17 @@ def print_table(rows: list[dict[str, Any]]) -> None:
                 f"  {name}: peak RSS regcast {ours['peak_rss_mib']:.1f} MiB vs aiokafka "
                 f"{theirs['peak_rss_mib']:.1f} MiB (regcast must be no higher)"
             )
+
+
+def _ratio(value: float) -> str:
+    return f"{'n/a':>14}" if math.isnan(value) else f"{value:13.2f}x"
+
+
+def _hot_path() -> str:
+    """Which hot path the regcast children run (they inherit this environment)."""
+    from producer import native
+
+    return "compiled (mypyc)" if native.is_compiled() else "in plain Python"
 
 
 def print_memory(rows: list[dict[str, Any]]) -> None:
