@@ -5,9 +5,9 @@ Theory of operation
 The accumulator owns one :class:`RecordBatchBuilder` per open batch and calls
 :meth:`~RecordBatchBuilder.try_append` for every record sent to its partition; that
 call is the producer's hot loop, so it allocates as little as Python allows: the
-varints come from a table (:mod:`producer.records.varint`), the record is joined in
-one ``b"".join`` and copied into the batch's ``bytearray`` behind the 61-byte header
-room. No per-record objects survive the call.
+varints come from a table (:mod:`producer.records.varint`), the record, its length
+prefix first, is joined in one ``b"".join`` and copied into the batch's ``bytearray``
+behind the 61-byte header room. No per-record objects survive the call.
 
 The ``bytearray`` is normally handed in by the accumulator from its
 :class:`~producer.buffer_pool.BufferPool`: one buffer of exactly the batch's reserved
@@ -188,31 +188,32 @@ class RecordBatchBuilder:
         else:
             n = len(value)
             value_b = small[n] if n < SMALL_LIMIT else encode_varint(n)
-        body = b"".join(
-            (
-                _ATTRIBUTES,
-                timestamp_b,
-                small[count] if count < SMALL_LIMIT else encode_varint(count),
-                key_b,
-                key,
-                value_b,
-                value,
-                _encode_headers(headers) if headers else _NO_HEADERS,
-            )
+        offset_b = small[count] if count < SMALL_LIMIT else encode_varint(count)
+        headers_b = _encode_headers(headers) if headers else _NO_HEADERS
+        # the record's length is known before it is joined, so the length prefix goes
+        # into the same join and the record into the buffer with one slice assignment
+        n = (
+            1
+            + len(timestamp_b)
+            + len(offset_b)
+            + len(key_b)
+            + len(key)
+            + len(value_b)
+            + len(value)
+            + len(headers_b)
         )
-        n = len(body)
         length_b = small[n] if n < SMALL_LIMIT else encode_varint(n)
         pos = self._pos
-        mid = pos + len(length_b)
-        end = mid + n
+        end = pos + len(length_b) + n
         # close() sets the limit to -1, so a closed batch fails here for count > 0
         if count and end > self._limit_bytes:
             return -1
         buf = self._buf
         if end > len(buf):
             buf.extend(bytes(max(end, 2 * len(buf)) - len(buf)))
-        buf[pos:mid] = length_b
-        buf[mid:end] = body
+        buf[pos:end] = b"".join(
+            (length_b, _ATTRIBUTES, timestamp_b, offset_b, key_b, key, value_b, value, headers_b)
+        )
         self._pos = end
         if count == 0:
             self._base_timestamp_ms = self._max_timestamp_ms = timestamp_ms
