@@ -303,16 +303,29 @@ class RecordAccumulator:
         queue = self._queue(batch.topic_partition)
         with queue.lock:
             queue.in_flight -= 1
-            batches = queue.batches
-            if not batch.has_sequence:
-                batches.appendleft(batch)
-                return
-            position = 0
-            for other in batches:
-                if not other.has_sequence or other.base_sequence > batch.base_sequence:
-                    break
-                position += 1
-            batches.insert(position, batch)
+            self._insert_at_head(queue.batches, batch)
+
+    def enqueue_split(self, batch: ProducerBatch, parts: list[ProducerBatch]) -> None:
+        """Put the parts of a batch split after it came back at the head of its deque, in
+        its place (sender thread); the batch itself is no longer in flight."""
+        queue = self._queue(batch.topic_partition)
+        with queue.lock:
+            queue.in_flight -= 1
+            for part in reversed(parts):
+                self._insert_at_head(queue.batches, part)
+
+    @staticmethod
+    def _insert_at_head(batches: deque[ProducerBatch], batch: ProducerBatch) -> None:
+        """At the head, or with a sequence, before the first batch with a later one."""
+        if not batch.has_sequence:
+            batches.appendleft(batch)
+            return
+        position = 0
+        for other in batches:
+            if not other.has_sequence or other.base_sequence > batch.base_sequence:
+                break
+            position += 1
+        batches.insert(position, batch)
 
     def sent_batch_done(self, batch: ProducerBatch) -> None:
         """A drained batch came back for good (completed or failed); unmute its partition."""

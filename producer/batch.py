@@ -10,6 +10,12 @@ what only that record knows: its offset and its timestamp relative to the batch'
 timestamp are only computed when asked for. Callers keep these by the hundred thousand,
 so every slot counts: a future with its ints is about 70-130 bytes.
 
+Split batches: a batch the broker refuses as too large (MESSAGE_TOO_LARGE) is split
+into two new batches (:meth:`ProducerBatch.split`), sent in its place. Its futures stay
+as they are: the batch's result learns which part each range of records went to
+(:meth:`ProduceRequestResult.split_into`), and a future reads its offset and error from
+its part. The batch itself completes once every part has.
+
 Exactly-once completion: :meth:`ProducerBatch.complete` and :meth:`ProducerBatch.fail`
 go through :meth:`ProducerBatch.done`, which completes the batch the first time and
 returns False on every later call; the sender, the expiry check and ``close()`` may race
@@ -25,7 +31,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from producer.errors import KafkaTimeoutError
-from producer.records import Headers, RecordBatchBuilder
+from producer.records import Headers, RecordBatchBuilder, decode_record_batches
 
 __all__ = [
     "DeliveryCallback",
@@ -80,6 +86,7 @@ class ProduceRequestResult:
     __slots__ = (
         "_done",
         "_event",
+        "_parts",
         "_waiters",
         "base_offset",
         "base_timestamp_ms",
@@ -94,6 +101,7 @@ class ProduceRequestResult:
         self._done = False
         self._event: threading.Event | None = None
         self._waiters: list[Callable[[], object]] | None = None
+        self._parts: list[tuple[int, ProduceRequestResult]] | None = None
         self.base_offset = -1
         self.log_append_time_ms = -1
         self.error: BaseException | None = None
@@ -129,6 +137,28 @@ class ProduceRequestResult:
             for waiter in waiters:
                 _run_callback(waiter)
         return True
+
+    def split_into(self, parts: list[tuple[int, ProduceRequestResult]]) -> None:
+        """Records from each part's first offset (relative to this batch) on went to that
+        part's batch; ``parts`` in offset order, the first starting at 0."""
+        self._parts = parts
+
+    def fail_pending_parts(self, error: BaseException) -> None:
+        """Fail every part (and part of a part) not complete yet: this batch is being
+        failed as a whole (expiry of the batch, a forced close)."""
+        for _, part in self._parts or ():
+            part.fail_pending_parts(error)
+            part.set(-1, -1, error)
+
+    def part_for(self, relative_offset: int) -> tuple[ProduceRequestResult, int]:
+        """The result that holds the record at ``relative_offset``, and its offset there."""
+        result = self
+        while result._parts is not None:
+            for start, part in reversed(result._parts):
+                if relative_offset >= start:
+                    result, relative_offset = part, relative_offset - start
+                    break
+        return result, relative_offset
 
     def on_done(self, callback: Callable[[], object]) -> None:
         """Run ``callback`` once the outcome is known (now, if it already is)."""
@@ -181,14 +211,21 @@ class RecordFuture:
     def result(self, timeout: float | None = None) -> RecordMetadata:
         """The record's metadata; raises its delivery error, or a timeout after ``timeout`` s."""
         self._wait(timeout)
-        error = self._result.error
+        error = self.error()
         if error is not None:
             raise error
         return self._metadata()
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
         self._wait(timeout)
-        return self._result.error
+        return self.error()
+
+    def error(self) -> BaseException | None:
+        """The delivery error once done (None if delivered), without waiting."""
+        result = self._result
+        if result._parts is not None:
+            result = result.part_for(self._relative_offset)[0]
+        return result.error
 
     def add_done_callback(self, fn: Callable[[RecordFuture], object]) -> None:
         self._result.on_done(lambda: fn(self))
@@ -203,13 +240,16 @@ class RecordFuture:
 
     def _metadata(self) -> RecordMetadata:
         result = self._result
-        base = result.base_offset
+        written, relative_offset = result, self._relative_offset
+        if result._parts is not None:  # its batch was split: the part it went with
+            written, relative_offset = result.part_for(relative_offset)
+        base = written.base_offset
         tp = result.topic_partition
-        log_append_time_ms = result.log_append_time_ms
+        log_append_time_ms = written.log_append_time_ms
         return RecordMetadata(
             tp.topic,
             tp.partition,
-            base + self._relative_offset if base >= 0 else -1,
+            base + relative_offset if base >= 0 else -1,
             log_append_time_ms
             if log_append_time_ms >= 0
             else result.base_timestamp_ms + self._timestamp_delta_ms,
@@ -325,6 +365,38 @@ class ProducerBatch:
         """A retried batch waits ``retry_backoff_ms`` after its last attempt."""
         return self.attempts > 0 and now_ms - self.last_attempt_ms < retry_backoff_ms
 
+    def split(self) -> list[tuple[int, ProducerBatch]]:
+        """Two batches holding this batch's records, each half of them, with the first
+        record offset (relative to this batch) of each (sender thread).
+
+        For a batch the broker refused as too large. The parts are built in buffers of
+        their own, not from the pool: this batch keeps its reservation until they are
+        done. Their futures are this batch's (see :meth:`ProduceRequestResult.split_into`).
+        """
+        (decoded,) = decode_record_batches(self.records())
+        records = decoded.records
+        middle = len(records) // 2
+        parts: list[tuple[int, ProducerBatch]] = []
+        for start, chunk in ((0, records[:middle]), (middle, records[middle:])):
+            first_timestamp_ms = decoded.base_timestamp + chunk[0].timestamp_delta
+            builder = RecordBatchBuilder(
+                self.builder.compression, self.builder.batch_size_bytes, first_timestamp_ms
+            )
+            for record in chunk:
+                offset = builder.try_append(
+                    decoded.base_timestamp + record.timestamp_delta,
+                    record.key,
+                    record.value,
+                    record.headers,
+                )
+                if offset < 0:  # cannot happen: a part holds less than the batch did
+                    raise AssertionError(f"a part of {self!r} refused a record")
+            part = ProducerBatch(self.topic_partition, builder, self.created_ms, 0)
+            part.attempts = self.attempts
+            part.last_attempt_ms = self.last_attempt_ms
+            parts.append((start, part))
+        return parts
+
     def reenqueued(self, now_ms: int) -> None:
         self.attempts += 1
         self.last_attempt_ms = now_ms
@@ -341,10 +413,16 @@ class ProducerBatch:
 
     def done(self, base_offset: int, log_append_time_ms: int, error: BaseException | None) -> bool:
         """Complete the batch once; False (and nothing happens) if it already was."""
+        if error is not None and self.produce_future._parts is not None:
+            # failed as a whole while split: no record may stay pending in a part
+            self.produce_future.fail_pending_parts(error)
         if not self.produce_future.set(base_offset, log_append_time_ms, error):
             return False
         callbacks, self._callbacks = self._callbacks, []
+        split = self.produce_future._parts is not None
         for future, on_delivery in callbacks:
+            if split:  # each record's outcome is its part's
+                error = future.error()
             try:
                 on_delivery(error, None if error is not None else future._metadata())
             except Exception:  # a user callback must not kill the sender thread

@@ -93,6 +93,16 @@ class IdempotenceManager:
         batch.set_producer_state(self.producer_id, self.producer_epoch, sequence)
         self._next_sequence[tp] = (sequence + batch.record_count) & _MAX_SEQUENCE
 
+    def stamp_split(self, batch: ProducerBatch, parts: list[tuple[int, ProducerBatch]]) -> None:
+        """The parts of a split batch take over its sequence range, each from the sequence
+        of its first record: the broker wrote none of it, so the chain stays whole."""
+        for start, part in parts:
+            part.set_producer_state(
+                batch.producer_id,
+                batch.producer_epoch,
+                (batch.base_sequence + start) & _MAX_SEQUENCE,
+            )
+
     def is_next_in_line(self, batch: ProducerBatch) -> bool:
         """True if every batch before ``batch`` on its partition is acknowledged."""
         last = self._last_acked_sequence.get(batch.topic_partition, -1)

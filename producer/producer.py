@@ -358,6 +358,7 @@ class Producer:
             ),
             "request_latency_max_ms": sender.request_latency_max_ms,
             "batches_retried": sender.batches_retried,
+            "batches_split": sender.batches_split,
             "batches_failed": sender.batches_failed,
             "records_failed": sender.records_failed,
             "buffer_available_bytes": self._accumulator.buffer_available_bytes,

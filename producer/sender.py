@@ -56,6 +56,7 @@ __all__ = ["Sender"]
 
 log = logging.getLogger(__name__)
 
+_MESSAGE_TOO_LARGE = 10
 _OUT_OF_ORDER_SEQUENCE_NUMBER = 45
 _DUPLICATE_SEQUENCE_NUMBER = 46
 _INVALID_PRODUCER_EPOCH = 47
@@ -101,6 +102,7 @@ class Sender:
         self.bytes_sent = 0
         self.batches_sent = 0
         self.batches_retried = 0
+        self.batches_split = 0
         self.batches_failed = 0
         self.records_failed = 0
         self.request_latency_total_ms = 0
@@ -381,6 +383,13 @@ class Sender:
             self.batches_sent += 1
             self._finish(batch, None, base_offset, log_append_time_ms)
             return
+        if (
+            code == _MESSAGE_TOO_LARGE
+            and batch.record_count > 1
+            and not batch.has_reached_delivery_timeout(self._config.delivery_timeout_ms, now_ms)
+        ):
+            self._split(batch)
+            return
         if idempotence is not None and batch.has_sequence:
             if code in _PRODUCER_ID_LOST:
                 idempotence.request_reset()
@@ -406,6 +415,32 @@ class Sender:
             timeout.__cause__ = error
             error = timeout
         self._finish(batch, error)
+
+    def _split(self, batch: ProducerBatch) -> None:
+        """Send a batch the broker refused as too large again as two, in its place (as
+        Kafka's producer does; a single record that is too large fails instead).
+
+        The batch keeps its reservation and its futures; it completes when both parts
+        have, each record with its part's outcome. A part refused again is split again.
+        """
+        parts = batch.split()
+        if self._idempotence is not None and batch.has_sequence:
+            self._idempotence.stamp_split(batch, parts)
+        batch.produce_future.split_into([(start, part.produce_future) for start, part in parts])
+        remaining = [len(parts)]
+
+        def part_done() -> None:  # on the thread that completed the part
+            remaining[0] -= 1
+            if remaining[0] == 0:
+                errors = [part.produce_future.error for _, part in parts]
+                batch.done(-1, -1, next((e for e in errors if e is not None), None))
+                self._accumulator.deallocate(batch)
+
+        for _, part in parts:
+            part.produce_future.on_done(part_done)
+        self.batches_split += 1
+        log.info("%r was too large for the broker: sending it as two batches", batch)
+        self._accumulator.enqueue_split(batch, [part for _, part in parts])
 
     def _can_retry(
         self, batch: ProducerBatch, error: BaseException, code: int, now_ms: int

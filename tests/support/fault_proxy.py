@@ -8,7 +8,11 @@ librdkafka mock cannot stall. This proxy sits in front of real brokers and lets 
 - :meth:`FaultProxy.stall` / :meth:`FaultProxy.resume`: stop / restart moving bytes
   (requests stay unanswered, so clients hit their request timeouts);
 - :meth:`FaultProxy.refuse` / :meth:`FaultProxy.accept`: close / reopen the listening
-  socket (new connects get ECONNREFUSED, on the same port when reopened).
+  socket (new connects get ECONNREFUSED, on the same port when reopened);
+- ``max_batch_bytes``: play a broker whose ``message.max.bytes`` is that small: a
+  Produce request carrying a larger batch is answered MESSAGE_TOO_LARGE by the proxy
+  itself (as the broker would: nothing of it written) and never forwarded; answers
+  still reach the client in request order. (Tansu does not enforce the limit.)
 
 One listener per upstream broker. Clients learn broker addresses from Metadata
 responses, so the proxy rewrites those (decoded and re-encoded with regcast's codec):
@@ -33,6 +37,8 @@ from typing import Any
 _SIZE = struct.Struct(">i")
 _HEADER = struct.Struct(">hhi")  # request header: api_key, api_version, correlation_id
 _METADATA = 3
+_PRODUCE = 0
+_MESSAGE_TOO_LARGE = 10
 
 
 @dataclass(eq=False)
@@ -45,6 +51,9 @@ class _Conn:
     from_client: bytearray = field(default_factory=bytearray)
     from_upstream: bytearray = field(default_factory=bytearray)
     metadata_versions: dict[int, int] = field(default_factory=dict)  # correlation id -> version
+    # with max_batch_bytes: the answers owed to the client, in request order, as
+    # [correlation id, frame or None while the broker's is awaited]
+    answers: list[list[Any]] = field(default_factory=list)
     closed: bool = False
 
 
@@ -72,9 +81,13 @@ class FaultProxy:
         *,
         host: str = "127.0.0.1",
         rewrite_metadata: bool = True,
+        max_batch_bytes: int | None = None,
     ) -> None:
         self.host = host
         self.rewrite_metadata = rewrite_metadata
+        self.max_batch_bytes = max_batch_bytes
+        self.refused_batch_sizes: list[int] = []  # batches answered MESSAGE_TOO_LARGE
+        self.forwarded_batch_sizes: list[int] = []  # batches passed to the broker
         self._routes = [_Route(i, (h, p)) for i, (h, p) in enumerate(upstreams)]
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -346,8 +359,67 @@ class FaultProxy:
                 api_key, api_version, correlation_id = _HEADER.unpack_from(frame, 0)
                 if api_key == _METADATA and self.rewrite_metadata:
                     conn.metadata_versions[correlation_id] = api_version
+                if self.max_batch_bytes is not None:
+                    refusal = self._limit_batch_size(conn, api_key, correlation_id, frame)
+                    if refusal is not None:
+                        conn.answers.append([correlation_id, refusal])
+                        self._release_answers(conn)
+                        continue
             conn.to_upstream += _SIZE.pack(len(frame)) + frame
         self._flush(conn, conn.upstream, conn.to_upstream)
+
+    def _limit_batch_size(
+        self, conn: _Conn, api_key: int, correlation_id: int, frame: bytes
+    ) -> bytes | None:
+        """The proxy's own MESSAGE_TOO_LARGE answer to a Produce request carrying a batch
+        over ``max_batch_bytes``; None to forward the request (its answer is awaited)."""
+        from producer.protocol import ApiKey, decode_request, encode_response
+
+        if api_key != _PRODUCE:
+            conn.answers.append([correlation_id, None])
+            return None
+        header, body = decode_request(frame)
+        sizes = [
+            len(partition["records"] or b"")
+            for topic in body["topic_data"]
+            for partition in topic["partition_data"]
+        ]
+        assert self.max_batch_bytes is not None
+        if max(sizes, default=0) <= self.max_batch_bytes:
+            self.forwarded_batch_sizes += sizes
+            if body["acks"] != 0:
+                conn.answers.append([correlation_id, None])
+            return None
+        self.refused_batch_sizes += sizes
+        refused = {
+            "responses": [
+                {
+                    "name": topic["name"],
+                    "partition_responses": [
+                        {
+                            "index": partition["index"],
+                            "error_code": _MESSAGE_TOO_LARGE,
+                            "base_offset": -1,
+                            "log_append_time_ms": -1,
+                            "log_start_offset": -1,
+                            "record_errors": [],
+                            "error_message": None,
+                        }
+                        for partition in topic["partition_data"]
+                    ],
+                }
+                for topic in body["topic_data"]
+            ],
+            "throttle_time_ms": 0,
+        }
+        return encode_response(ApiKey.PRODUCE, header.api_version, correlation_id, refused)
+
+    def _release_answers(self, conn: _Conn) -> None:
+        """Pass on the answers owed in order, as far as they are known."""
+        while conn.answers and conn.answers[0][1] is not None:
+            frame = conn.answers.pop(0)[1]
+            conn.to_client += _SIZE.pack(len(frame)) + frame
+        self._flush(conn, conn.client, conn.to_client)
 
     def _frames_from_upstream(self, conn: _Conn) -> None:
         for raw in self._frames(conn.from_upstream):
@@ -357,7 +429,15 @@ class FaultProxy:
                 version = conn.metadata_versions.pop(correlation_id, None)
                 if version is not None:
                     frame = self._rewrite_metadata(version, correlation_id, frame)
+            if self.max_batch_bytes is not None:
+                (correlation_id,) = _SIZE.unpack_from(frame, 0)
+                owed = next(a for a in conn.answers if a[0] == correlation_id and a[1] is None)
+                owed[1] = frame
+                continue
             conn.to_client += _SIZE.pack(len(frame)) + frame
+        if self.max_batch_bytes is not None:
+            self._release_answers(conn)
+            return
         self._flush(conn, conn.client, conn.to_client)
 
     def _rewrite_metadata(self, version: int, correlation_id: int, frame: bytes) -> bytes:

@@ -399,3 +399,92 @@ def test_fatal_error_code_fails_the_future_without_retry() -> None:
     assert not isinstance(exc, RetriableError)
     assert topic in str(exc)
     assert len(produces) == 1
+
+
+# --------------------------------------------------------------------------- too large
+
+
+@pytest.mark.parametrize(("acks", "idempotence"), [("all", True), ("1", False)])
+def test_batches_too_large_for_the_broker_are_split_and_all_delivered_in_order(
+    kafka_broker: KafkaBroker, consume_all: Consume, acks: str, idempotence: bool
+) -> None:
+    """A broker whose message.max.bytes is smaller than the producer's batches (the
+    proxy plays it: Tansu does not enforce the limit) answers MESSAGE_TOO_LARGE; each
+    such batch is sent again as two, and again, until the parts fit. Every record is
+    delivered once (in send order with idempotence), at the offset its future reports,
+    with the key, headers and timestamp it was sent with."""
+    topic = new_topic()
+    kafka_broker.create_topic(topic, partitions=1)
+    limit = 4096
+    with FaultProxy.for_bootstrap(kafka_broker.bootstrap, max_batch_bytes=limit) as proxy:
+        p = Producer(
+            bootstrap_servers=proxy.bootstrap_servers,
+            acks=acks,
+            enable_idempotence=idempotence,
+            linger_ms=20,
+            batch_size=16 * 1024,
+            request_timeout_ms=10_000,
+            delivery_timeout_ms=30_000,
+        )
+        try:
+            sent = [
+                (
+                    value_for(i, 200),
+                    f"k{i % 7}".encode(),
+                    1_700_000_000_000 + i,
+                    p.send(
+                        topic,
+                        value=value_for(i, 200),
+                        key=f"k{i % 7}".encode(),
+                        partition=0,
+                        timestamp_ms=1_700_000_000_000 + i,
+                        headers=[("i", str(i).encode())],
+                    ),
+                )
+                for i in range(2_000)
+            ]
+            p.flush(timeout=30)
+            split = p.metrics()["batches_split"]
+        finally:
+            p.close(timeout=10)
+    assert proxy.errors == []
+    assert proxy.refused_batch_sizes, "no batch was ever too large: the test proves nothing"
+    assert max(proxy.forwarded_batch_sizes) <= limit
+    assert split >= len(proxy.refused_batch_sizes)
+    consumed = consume_all(kafka_broker.bootstrap, topic, expected=len(sent), timeout_s=30)
+    if not idempotence:
+        # without idempotence, a batch sent again may land after batches sent after it
+        # (as in Kafka with more than one request in flight): order by what was sent
+        position = {value: i for i, (value, _, _, _) in enumerate(sent)}
+        consumed.sort(key=lambda r: position[r.value or b""])
+    assert [r.value for r in consumed] == [value for value, _, _, _ in sent]
+    for i, (record, (_, key, timestamp_ms, future)) in enumerate(zip(consumed, sent, strict=True)):
+        meta = future.result(timeout=0)
+        assert (meta.partition, meta.offset) == (record.partition, record.offset)
+        assert meta.timestamp_ms == record.timestamp_ms == timestamp_ms
+        assert record.key == key
+        assert record.headers == [("i", str(i).encode())]
+
+
+def test_a_single_record_too_large_for_the_broker_fails_alone(
+    kafka_broker: KafkaBroker, consume_all: Consume
+) -> None:
+    """A batch of one record cannot be split: its future fails with the broker's
+    MESSAGE_TOO_LARGE, typed; the records around it are delivered."""
+    topic = new_topic()
+    kafka_broker.create_topic(topic, partitions=1)
+    with FaultProxy.for_bootstrap(kafka_broker.bootstrap, max_batch_bytes=4096) as proxy:
+        p = Producer(bootstrap_servers=proxy.bootstrap_servers, linger_ms=0)
+        try:
+            before = p.send(topic, value=b"small-1")
+            before.result(timeout=10)
+            big = p.send(topic, value=b"x" * 10_000)
+            error = big.exception(timeout=10)
+            after = p.send(topic, value=b"small-2")
+            after.result(timeout=10)
+        finally:
+            p.close(timeout=10)
+    assert isinstance(error, KafkaError) and error.code == code_for_name("MESSAGE_TOO_LARGE")
+    assert not error.retriable
+    consumed = consume_all(kafka_broker.bootstrap, topic, expected=2, timeout_s=20)
+    assert [r.value for r in consumed] == [b"small-1", b"small-2"]
