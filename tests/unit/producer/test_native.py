@@ -38,6 +38,9 @@ def test_the_switch_imports_every_compiled_module_from_its_source() -> None:
 @pytest.mark.skipif(native.pure_python_requested(), reason="this run asked for plain Python")
 def test_make_test_runs_the_compiled_hot_path() -> None:
     # what the benchmarks and the main test run measure: all compiled, none stale
-    assert native.is_compiled()
+    assert native.is_compiled(), (
+        "the producer's hot path is not compiled: `make native` needs a C compiler and "
+        "Python's headers; REGCAST_PURE_PYTHON=1 runs the tests on plain Python instead"
+    )
     files = _imported_files(pure_python=False)
     assert all(f.endswith(".so") for f in files.values()), files
