@@ -427,13 +427,14 @@ class Sender:
         if self._idempotence is not None and batch.has_sequence:
             self._idempotence.stamp_split(batch, parts)
         batch.produce_future.split_into([(start, part.produce_future) for start, part in parts])
-        remaining = [len(parts)]
 
-        def part_done() -> None:  # on the thread that completed the part
-            remaining[0] -= 1
-            if remaining[0] == 0:
-                errors = [part.produce_future.error for _, part in parts]
-                batch.done(-1, -1, next((e for e in errors if e is not None), None))
+        def part_done() -> None:
+            # on the thread that completed a part (two may race at a forced close: both
+            # may see every part done, and batch.done and deallocate act once)
+            results = [part.produce_future for _, part in parts]
+            if all(result.done() for result in results):
+                errors = [result.error for result in results if result.error is not None]
+                batch.done(-1, -1, errors[0] if errors else None)
                 self._accumulator.deallocate(batch)
 
         for _, part in parts:
