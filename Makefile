@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml setup.py
 # the same behaviour; the next make tries again. `make test` fails on purpose then
 # (test_native) and says so.
 $(NATIVE): $(STAMP) $(NATIVE_SOURCES)
+	@echo "compiling the producer's hot path with mypyc (producer/native.py)"
 	@if REGCAST_PURE_PYTHON= $(BIN)/python setup.py --quiet build_ext --inplace --force; \
 	then touch $(NATIVE); \
 	else find producer -name '*.so' -delete; \
