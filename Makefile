@@ -45,7 +45,8 @@ typecheck: $(STAMP)
 
 test: $(NATIVE) lint typecheck
 	$(BIN)/pytest
-	REGCAST_PURE_PYTHON=1 $(BIN)/pytest -q tests/unit/producer tests/integration/producer/test_producer_tansu.py
+	REGCAST_PURE_PYTHON=1 $(BIN)/pytest -q tests/unit/producer tests/integration/producer/test_producer_tansu.py \
+		tests/integration/producer/test_producer_faults.py
 
 soak: $(NATIVE)
 	$(BIN)/pytest -m soak
