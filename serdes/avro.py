@@ -337,7 +337,12 @@ class AvroSerializer:
         # raises and fastavro writes them (or raises the error the user should see)
         encode = compile_encoder(parsed, target.named or {}, header)
 
-        def write_slow(value: Any) -> bytes:
+        def write_value(value: Any) -> bytes:
+            if encode is not None:
+                try:
+                    return encode(value)
+                except Exception:  # Fallback, or a value fastavro must judge
+                    pass
             buffer = new_buffer()
             buffer.write(header)
             try:
@@ -349,13 +354,7 @@ class AvroSerializer:
         if to_dict is not None:
 
             def write_mapped(obj: Any, ctx: SerdeContext | None) -> bytes:
-                value = to_dict(obj, ctx)
-                if encode is not None:
-                    try:
-                        return encode(value)
-                    except Exception:  # Fallback, or a value fastavro must judge
-                        pass
-                return write_slow(value)
+                return write_value(to_dict(obj, ctx))
 
             return write_mapped
 
@@ -368,12 +367,7 @@ class AvroSerializer:
                 obj = model_to_dict(obj)  # type: ignore[misc]
             elif cls is not dict:
                 obj = convert(obj)
-            if encode is not None:
-                try:
-                    return encode(obj)
-                except Exception:  # Fallback, or a value fastavro must judge
-                    pass
-            return write_slow(obj)
+            return write_value(obj)
 
         return write
 
