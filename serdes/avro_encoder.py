@@ -38,6 +38,8 @@ from typing import Any
 
 from fastavro.write import LOGICAL_WRITERS
 
+from serdes.wire import encode_unsigned_varint
+
 __all__ = ["Fallback", "compile_encoder"]
 
 Encoder = Callable[[Any], bytes]
@@ -81,12 +83,7 @@ def _varint(z: int) -> bytes:
                 z >> 35,
             )
         )
-    out = bytearray()
-    while z > 0x7F:
-        out.append((z & 0x7F) | 0x80)
-        z >>= 7
-    out.append(z)
-    return bytes(out)
+    return encode_unsigned_varint(z)
 
 
 def _long(n: int) -> bytes:

@@ -44,6 +44,7 @@ __all__ = [
     "decode_zigzag_varint",
     "encode_header",
     "encode_message_indexes",
+    "encode_unsigned_varint",
     "encode_zigzag_varint",
 ]
 
@@ -87,7 +88,11 @@ def encode_zigzag_varint(value: int) -> bytes:
     """Zig-zag then base-128 varint (Avro's ``long`` encoding), 64-bit range."""
     if not -(1 << 63) <= value < (1 << 63):
         raise FramingError(f"{value} does not fit in a 64-bit zig-zag varint")
-    n = (value << 1) ^ (value >> 63)
+    return encode_unsigned_varint((value << 1) ^ (value >> 63))
+
+
+def encode_unsigned_varint(n: int) -> bytes:
+    """Base-128 varint of ``n`` >= 0, low seven bits first (zig-zag already applied)."""
     out = bytearray()
     while n > 0x7F:
         out.append((n & 0x7F) | 0x80)
