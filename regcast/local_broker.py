@@ -44,6 +44,19 @@ def wait_for_port(host: str, port: int, timeout_s: float) -> bool:
     return False
 
 
+def stop_process(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if it is still running after ``grace_s``; returns once it
+    has exited (at once if it already had)."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @dataclass
 class LocalBroker:
     """One Tansu broker process listening on ``host:port`` with in-memory storage.
@@ -101,15 +114,9 @@ class LocalBroker:
         process, self._process = self._process, None
         if process is None:
             return ""
-        if process.poll() is None:
-            process.terminate()
-            try:
-                # Tansu keeps nothing on disk, so there is nothing to wait for; it only
-                # lingers on SIGTERM while clients stay connected
-                process.wait(timeout=_STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        # Tansu keeps nothing on disk, so there is nothing to wait for; it only lingers
+        # on SIGTERM while clients stay connected
+        stop_process(process, _STOP_GRACE_S)
         stderr = process.stderr.read() if process.stderr else b""
         if process.stderr:
             process.stderr.close()

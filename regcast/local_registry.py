@@ -18,7 +18,7 @@ from types import TracebackType
 
 import httpx
 
-from regcast.local_broker import free_port
+from regcast.local_broker import free_port, stop_process
 
 __all__ = ["LocalRegistry", "RegistryStartError"]
 
@@ -104,14 +104,8 @@ class LocalRegistry:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None:
+            stop_process(process)
 
     def __enter__(self) -> LocalRegistry:
         return self.start()

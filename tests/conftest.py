@@ -20,12 +20,12 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from producer import native
-from regcast.local_broker import LocalBroker
+from regcast.local_broker import LocalBroker, stop_process
 from tests.support.consume import ConsumedRecord
 from tests.support.consume import consume_all as _consume_all
 from tests.support.mock_cluster import MockCluster
 from tests.support.postgres import create_database, drop_database
-from tests.support.registry import serve_registry, stop
+from tests.support.registry import serve_registry
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -124,4 +124,4 @@ def registry_url(tmp_path: Path) -> Iterator[str]:
     try:
         yield url
     finally:
-        stop(process)
+        stop_process(process)

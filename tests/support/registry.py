@@ -46,13 +46,3 @@ def serve_registry(
         process.wait()
         raise RuntimeError(f"registry did not start: {log_path.read_text()[-2000:]}")
     return process, f"{scheme}://127.0.0.1:{port}"
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL after 10 s."""
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()

@@ -23,8 +23,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from regcast.local_broker import stop_process
 from tests.integration.registry.conftest import reset_postgres
-from tests.support.registry import serve_registry, stop
+from tests.support.registry import serve_registry
 
 CLIENTS = 20
 ROUNDS = 5
@@ -53,9 +54,7 @@ def two_registries(postgres_url: str, tmp_path: Path) -> Iterator[list[str]]:
         yield urls
     finally:
         for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=10)
+            stop_process(process)
 
 
 def _client_run(url: str, client: int) -> list[tuple[str, str, int, int]]:
@@ -165,4 +164,4 @@ def test_other_process_writes_reach_cached_reads(
         assert max(delays) < 2, delays
     finally:
         for process, _ in processes:
-            stop(process)
+            stop_process(process)

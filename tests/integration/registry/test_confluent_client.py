@@ -36,8 +36,9 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from google.protobuf import descriptor_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from regcast.local_broker import stop_process
 from tests.integration.registry.conftest import reset_postgres
-from tests.support.registry import serve_registry, stop
+from tests.support.registry import serve_registry
 
 PROTOS = Path(__file__).resolve().parents[1] / "serdes" / "protos"
 if str(PROTOS) not in sys.path:
@@ -74,7 +75,7 @@ def ck_registry(
     try:
         yield url
     finally:
-        stop(process)
+        stop_process(process)
 
 
 @pytest.fixture

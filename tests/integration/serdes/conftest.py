@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient as CkSchemaRegistryClient
 
+from regcast.local_broker import stop_process
 from serdes import SchemaRegistryClient
 from tests.support.registry import serve_registry
 
@@ -33,8 +34,7 @@ def serdes_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_process(process)
 
 
 @pytest.fixture

@@ -22,9 +22,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from regcast.local_broker import stop_process
 from serdes import SchemaRegistryClient
 from serdes.errors import RegistryUnavailableError
-from tests.support.registry import serve_registry, stop
+from tests.support.registry import serve_registry
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def tls_registry(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     try:
         yield url
     finally:
-        stop(process)
+        stop_process(process)
 
 
 def test_verify_ca_and_client_certificate(tls_registry: str, pki: Pki) -> None:
