@@ -114,14 +114,20 @@ def peak_rss_kib() -> int:
 
 
 class Tally:
-    """Delivery reports, counted (callbacks run on one thread per client)."""
+    """Delivery reports, counted (callbacks run on one thread per client).
+
+    ``report`` takes ``(err, metadata)`` too, so it can be an ``on_delivery`` callback
+    itself (bench_typed passes it as one).
+    """
+
+    __slots__ = ("delivered", "failed", "first_error")
 
     def __init__(self) -> None:
         self.delivered = 0
         self.failed = 0
         self.first_error: str | None = None
 
-    def report(self, err: object) -> None:
+    def report(self, err: object, _metadata: object = None) -> None:
         if err is None:
             self.delivered += 1
         else:

@@ -55,7 +55,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_producer import create_topic, peak_rss_kib, run_benchmark_child
+from benchmarks.bench_producer import Tally, create_topic, peak_rss_kib, run_benchmark_child
 
 PEERS = ("regcast", "confluent-kafka")
 REFERENCE = "confluent-kafka"
@@ -92,25 +92,6 @@ def _decode_record(text: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- child side
 
 
-class Tally:
-    """Delivery callbacks, counted (each client calls them from one thread)."""
-
-    __slots__ = ("delivered", "failed", "first_error")
-
-    def __init__(self) -> None:
-        self.delivered = 0
-        self.failed = 0
-        self.first_error: str | None = None
-
-    def on_delivery(self, err: object, _meta: object) -> None:
-        if err is None:
-            self.delivered += 1
-        else:
-            self.failed += 1
-            if self.first_error is None:
-                self.first_error = repr(err)
-
-
 def child_regcast(args: argparse.Namespace, record: dict[str, Any], tally: Tally) -> dict[str, Any]:
     from producer import Producer
     from serdes import AvroSerializer, SchemaRegistryClient
@@ -135,7 +116,7 @@ def child_regcast(args: argparse.Namespace, record: dict[str, Any], tally: Tally
 
         profiler = Profiler(interval=0.0005, async_mode="disabled")
         profiler.start()
-    send, topic, on_delivery = p.send, args.topic, tally.on_delivery
+    send, topic, on_delivery = p.send, args.topic, tally.report
     start = time.perf_counter()
     for _ in range(args.records):
         send(topic, value=record, on_delivery=on_delivery)
@@ -189,7 +170,7 @@ def child_confluent(
         raise RuntimeError("confluent-kafka: warm-up record not delivered")
     base = peak_rss_kib()
 
-    produce, poll, topic, on_delivery = p.produce, p.poll, args.topic, tally.on_delivery
+    produce, poll, topic, on_delivery = p.produce, p.poll, args.topic, tally.report
     every = args.poll_every
     start = time.perf_counter()
     for i in range(args.records):
