@@ -289,7 +289,9 @@ def _describe_validation(exc: RequestValidationError) -> str:
 
 
 def store_failure(exc: StoreError) -> StoreFailure:
-    """Map a storage-level failure onto Confluent's 5000x codes."""
+    """Map a storage-level failure onto Confluent's 5000x codes (and log it: whichever
+    layer answers the request, the operator sees the store's own message)."""
+    log.warning("store failure: %s", exc)
     if isinstance(exc, StoreTimeoutError):
         return OperationTimeoutError(f"Operation timed out: {exc}")
     if isinstance(exc, StoreUnavailableError):
@@ -306,7 +308,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_store_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, StoreError)
-        log.warning("store failure: %s", exc)
         failure = store_failure(exc)
         return json_response(failure.body(), failure.status)
 

@@ -24,7 +24,6 @@ answers. Only registrations reach the database from here.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -39,8 +38,6 @@ from registry_service.errors import (
 )
 from registry_service.service import RegistryService, SchemaRequest, parse_version
 from registry_service.storage import StoreError
-
-log = logging.getLogger(__name__)
 
 ASGIApp = Any  # (scope, receive, send) -> awaitable; Starlette's types are not needed here
 
@@ -180,7 +177,6 @@ class HotPaths:
             try:
                 body = await run_in_threadpool(self.service.register, subject, request, normalize)
             except StoreError as exc:
-                log.warning("store failure: %s", exc)
                 raise store_failure(exc) from exc
         return body, replay
 
