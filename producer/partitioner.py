@@ -22,9 +22,12 @@ from __future__ import annotations
 import random
 import struct
 import threading
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from producer.metadata import Cluster
+
+if TYPE_CHECKING:
+    from mypy_extensions import i64  # mypyc's 64-bit int; a plain int at run time
 
 __all__ = [
     "KeylessPartitioner",
@@ -40,11 +43,19 @@ _MASK32 = 0xFFFFFFFF
 
 
 def murmur2(data: bytes) -> int:
-    """Java's ``Utils.murmur2``: 32-bit MurmurHash2, seed 0x9747b28c, as an unsigned int."""
+    """Java's ``Utils.murmur2``: 32-bit MurmurHash2, seed 0x9747b28c, as an unsigned int.
+
+    ``h`` and ``k`` are ``i64`` for mypyc: compiled, a product of plain ints is a machine
+    multiplication only while both factors are below 2**30; larger ones (these are up to
+    2**32) go to CPython's big-int multiplication, which runs pending signal handlers,
+    and an exception raised there (Ctrl-C, or SIGTERM handled as one) is taken by mypyc
+    for an allocation failure: it aborts the process. As i64 every product here (below
+    2**63) is a machine multiplication. Plain Python reads the annotations as ints.
+    """
     length = len(data)
-    h = (_SEED ^ length) & _MASK32
-    words = length // 4
-    for k in struct.unpack_from(f"<{words}I", data):
+    h: i64 = (_SEED ^ length) & _MASK32
+    k: i64
+    for k in struct.unpack_from(f"<{length // 4}I", data):
         k = (k * _M) & _MASK32
         k ^= k >> 24
         k = (k * _M) & _MASK32

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -88,3 +90,41 @@ def test_round_robin_cycles_in_order() -> None:
     cluster = _cluster(3)
     rr = RoundRobinPartitioner()
     assert [rr.partition("t", cluster, 1) for _ in range(7)] == [0, 1, 2, 0, 1, 2, 0]
+
+
+_SIGNALS_WHILE_HASHING = """
+import signal, time
+from producer.partitioner import partition_for_key
+
+class Stop(Exception):
+    pass
+
+def stop(signum, frame):
+    raise Stop
+
+signal.signal(signal.SIGALRM, stop)
+key = bytes(range(256)) * 16
+caught = 0
+signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)  # the kernel's timing, not Python's
+deadline = time.monotonic() + 10
+while caught < 300 and time.monotonic() < deadline:
+    try:
+        while True:
+            partition_for_key(key, 12)
+    except Stop:
+        caught += 1
+signal.setitimer(signal.ITIMER_REAL, 0)
+print(caught)
+"""
+
+
+def test_a_signal_handler_raising_while_keys_are_hashed_gets_its_exception_through() -> None:
+    """Ctrl-C or SIGTERM turned into an exception arriving mid-hash must surface as that
+    exception. Compiled, murmur2 once multiplied ints past 2**30, which mypyc hands to
+    CPython's big-int code; that runs the signal handler, and mypyc took the exception
+    for an allocation failure and aborted the process ("fatal: out of memory")."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGNALS_WHILE_HASHING], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) == 300
