@@ -17,6 +17,12 @@ native`` rebuilds them in place after an edit.
 
 It is all or nothing: compiled modules call each other directly in C and expect each
 other's native classes, so either every module below is compiled code or none is.
+
+One trap for whoever edits these modules: mypyc multiplies (and divides) ints in
+machine words only while both operands are below 2**30; larger ones go to CPython's
+big-int code, which runs pending signal handlers, and an exception raised there is
+taken by mypyc for an allocation failure: the process aborts ("fatal: out of memory").
+Arithmetic on wide values belongs in ``i64`` (as in ``partitioner.murmur2``).
 This module is imported first by ``producer/__init__.py`` so that the switch takes
 effect before any of them is imported.
 """
