@@ -7,17 +7,19 @@
 # compose.yaml runs both from this one image. Build by hand with:
 #   docker build -t regcast .
 
-# Build stage: the wheel, with the producer's hot path compiled by mypyc (setup.py),
-# on the full image, which has the C compiler the slim one lacks.
+# Build stage: the sdist and the wheel built from it, with the producer's hot path
+# compiled by mypyc (setup.py), on the full image, which has the C compiler the slim one
+# lacks. The same build command as tests/packaging (which checks the two agree).
 FROM python:3.11 AS wheel
 
 WORKDIR /src
-COPY pyproject.toml setup.py README.md ./
+COPY pyproject.toml setup.py MANIFEST.in README.md regcast.toml ./
+COPY schemas ./schemas
 COPY producer ./producer
 COPY serdes ./serdes
 COPY registry_service ./registry_service
 COPY regcast ./regcast
-RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+RUN pip install --no-cache-dir build==1.6.1 && python -m build --outdir /wheels .
 
 FROM python:3.11-slim
 
@@ -32,8 +34,9 @@ WORKDIR /app
 COPY --from=wheel /wheels /wheels
 RUN pip install /wheels/*.whl && rm -rf /wheels
 
-# The example schemas and their subject mapping, for `regcast demo` / `regcast check`
-# (both find regcast.toml in the working directory).
+# The example schemas and their subject mapping, for `regcast check` and `regcast register`
+# (they find regcast.toml in the working directory; `regcast demo` uses the same files,
+# which the wheel also carries as regcast/examples).
 COPY schemas ./schemas
 COPY regcast.toml ./
 

@@ -15,6 +15,7 @@ Layers, lowest first (imports point downward only):
 plain Python.
 """
 
+from importlib import metadata as _metadata
 from typing import TYPE_CHECKING
 
 # first: with REGCAST_PURE_PYTHON set, it makes the imports below load the .py sources
@@ -25,6 +26,12 @@ from producer.producer import Producer, SendContext
 
 if TYPE_CHECKING:
     from producer.async_producer import AsyncProducer
+
+
+try:
+    __version__ = _metadata.version("regcast")  # one distribution holds all four packages
+except _metadata.PackageNotFoundError:  # a source tree on sys.path, never installed
+    __version__ = "0.0.0"
 
 
 def __getattr__(name: str) -> object:

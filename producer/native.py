@@ -42,6 +42,7 @@ __all__ = [
     "COMPILED_GROUP",
     "COMPILED_MODULES",
     "PURE_PYTHON_ENV",
+    "hot_path",
     "is_compiled",
     "pure_python_requested",
 ]
@@ -96,6 +97,15 @@ def is_compiled() -> bool:
     from producer.records import builder  # here: only after the switch is in place
 
     return not (builder.__file__ or "").endswith(".py")
+
+
+def hot_path() -> str:
+    """Which hot path runs, and why when it is plain Python (``regcast --version``)."""
+    if is_compiled():
+        return "compiled with mypyc"
+    if pure_python_requested():
+        return f"plain Python ({PURE_PYTHON_ENV} is set)"
+    return "plain Python (not compiled at install: no C compiler then?)"
 
 
 if pure_python_requested() and not any(isinstance(f, _SourceFinder) for f in sys.meta_path):

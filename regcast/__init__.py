@@ -13,4 +13,9 @@ demo (``local_registry``, ``local_broker``).
 - ``registry_service``: the schema registry, a FastAPI application.
 """
 
-__version__ = "0.1.0"
+from importlib import metadata as _metadata
+
+try:
+    __version__ = _metadata.version("regcast")  # one distribution holds all four packages
+except _metadata.PackageNotFoundError:  # a source tree on sys.path, never installed
+    __version__ = "0.0.0"

@@ -12,8 +12,12 @@ Exit codes, the same for every command:
 
 from __future__ import annotations
 
+import platform
+from typing import Annotated
+
 import typer
 
+from regcast import __version__
 from regcast.commands import check, demo, produce, registry, serve
 
 EPILOG = (
@@ -30,6 +34,39 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def version_line() -> str:
+    """``regcast --version``: the distribution's version and which producer hot path runs."""
+    from producer import native
+
+    return (
+        f"regcast {__version__} (producer hot path: {native.hot_path()}; "
+        f"Python {platform.python_version()})"
+    )
+
+
+def _print_version(requested: bool) -> None:
+    if requested:
+        typer.echo(version_line())
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            help="Print the version and whether the producer's hot path is compiled.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """regcast: typed records to Kafka, with schemas in a Confluent-compatible registry."""
+
 
 app.command("serve", epilog=EPILOG)(serve.serve)
 app.command("register", epilog=EPILOG)(registry.register)

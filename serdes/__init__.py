@@ -13,6 +13,8 @@ Serializers and deserializers are callables ``(obj, ctx)``; ``ctx`` is a
 :class:`SerializationContext` or confluent-kafka's, interchangeably.
 """
 
+from importlib import metadata as _metadata
+
 from serdes.avro import AvroDeserializer, AvroSerializer
 from serdes.avro_model import AvroDecimal
 from serdes.context import MessageField, SerializationContext
@@ -30,6 +32,11 @@ from serdes.registry_client import (
     SchemaReference,
     SchemaRegistryClient,
 )
+
+try:
+    __version__ = _metadata.version("regcast")  # one distribution holds all four packages
+except _metadata.PackageNotFoundError:  # a source tree on sys.path, never installed
+    __version__ = "0.0.0"
 
 __all__ = [
     "AsyncSchemaRegistryClient",

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,7 +89,6 @@ log = logging.getLogger(__name__)
 
 _UNSUPPORTED_VERSION = 35
 _CLIENT_SOFTWARE_NAME = "regcast"
-_CLIENT_SOFTWARE_VERSION = "0.1.0"
 _NEVER_MS = 2**31 - 1
 _UNANSWERED_KEPT = 1024  # correlation ids of acks=0 requests remembered per node
 
@@ -142,11 +142,19 @@ def _metadata_request_body(topics: list[str], version: int) -> dict[str, Any]:
     return body
 
 
+def client_software_version() -> str:
+    """The distribution's version as KIP-511 lets a client name it (``[a-zA-Z0-9.-]``,
+    alphanumeric at both ends): a local version such as ``1.2+g1ab`` becomes ``1.2-g1ab``."""
+    from producer import __version__  # at call time: the package is initialised by then
+
+    return re.sub(r"[^a-zA-Z0-9.-]", "-", __version__).strip(".-") or "0"
+
+
 def _api_versions_request_body(version: int) -> dict[str, Any]:
     if version >= 3:
         return {
             "client_software_name": _CLIENT_SOFTWARE_NAME,
-            "client_software_version": _CLIENT_SOFTWARE_VERSION,
+            "client_software_version": client_software_version(),
         }
     return {}
 

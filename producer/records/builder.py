@@ -307,7 +307,7 @@ class RecordBatchBuilder:
         if self._compression is CompressionType.NONE:
             TAIL.pack_into(buf, _CRC_START, *tail_fields)
             view = memoryview(buf)
-            crc = crc32c.crc32c(view[_CRC_START:pos])
+            crc: int = crc32c.crc32c(view[_CRC_START:pos])
             HEAD.pack_into(buf, 0, 0, pos - LOG_OVERHEAD_BYTES, -1, MAGIC, crc)
             built = view[:pos]
         else:

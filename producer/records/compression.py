@@ -143,7 +143,7 @@ def _zstd_decompress(data: bytes | memoryview) -> bytes:
 
         decompressor = _zstd.decompressor = zstandard.ZstdDecompressor()
     stream = decompressor.decompressobj()
-    out = stream.decompress(data)
+    out: bytes = stream.decompress(data)
     if not stream.eof:
         raise CorruptRecordError("zstd payload truncated: the frame does not end")
     return out
@@ -174,7 +174,9 @@ def compress(codec: CompressionType, data: bytes | bytearray, level: int | None 
             store_size=False,
         )
     if codec is CompressionType.ZSTD:
-        return _zstd_compressor(level).compress(data)
+        # typed here: the build type-checks without zstandard's stubs (setup.py)
+        framed: bytes = _zstd_compressor(level).compress(data)
+        return framed
     return bytes(data)
 
 

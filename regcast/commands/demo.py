@@ -103,14 +103,18 @@ class _Stream:
 
 
 def _repo_root(config: RegcastConfig) -> Path:
+    """Where the demo's schemas are: the nearest regcast.toml's folder, else the examples
+    an installed package carries (``regcast/examples``, setup.py), else the checkout an
+    editable install runs from."""
     if config.source is not None:
         return config.root
-    packaged = Path(__file__).resolve().parents[2]
-    if (packaged / AVRO_FILE).is_file():
-        return packaged
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / "examples", package.parent):
+        if (candidate / AVRO_FILE).is_file():
+            return candidate
     fail(
-        "cannot find the example schemas: run regcast demo from the regcast repository "
-        "(where regcast.toml and schemas/ are), or pass --config"
+        "cannot find the example schemas (regcast/examples is missing from this "
+        "installation): run regcast demo from the regcast repository, or pass --config"
     )
 
 

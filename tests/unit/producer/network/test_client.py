@@ -648,3 +648,18 @@ def test_least_loaded_node_prefers_idle_ready_nodes(clock: FakeClock) -> None:
         assert client.in_flight_request_count(0) == 1
         assert {client.least_loaded_node(clock()) for _ in range(20)} == {1}
         client.close()
+
+
+@pytest.mark.parametrize(
+    ("installed", "sent"),
+    [("0.1.0", "0.1.0"), ("1.2.0+g1ab2", "1.2.0-g1ab2"), ("2.0.dev1", "2.0.dev1"), ("+", "0")],
+)
+def test_client_software_version_is_the_distributions_as_kip_511_allows(
+    monkeypatch: pytest.MonkeyPatch, installed: str, sent: str
+) -> None:
+    import producer
+    from producer.network.client import client_software_version
+
+    assert client_software_version() == producer.__version__  # a plain release: as it is
+    monkeypatch.setattr(producer, "__version__", installed)
+    assert client_software_version() == sent
