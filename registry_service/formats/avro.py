@@ -50,6 +50,7 @@ from registry_service.formats.base import (
     SchemaReference,
     SchemaType,
 )
+from registry_service.formats.limits import MAX_NESTING_DEPTH, check_json_document, check_text
 
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 _NAMED = frozenset({"record", "error", "enum", "fixed"})
@@ -67,6 +68,12 @@ _PROMOTIONS: dict[str, frozenset[str]] = {
 }
 _LOGICAL_KEYS = ("logicalType", "precision", "scale")
 _SEPARATORS = (",", ":")
+# How many nested pairwise steps one compatibility walk may take. Each step descends the
+# reader, the writer or both by one type level, so two schemas within MAX_NESTING_DEPTH
+# never need more; only mutually recursive types of different cycle lengths could (the
+# pairs of a 31-cycle and a 32-cycle repeat after 992 steps), and they are reported as
+# incompatible instead of exhausting the stack.
+_MAX_CHECK_DEPTH = 2 * MAX_NESTING_DEPTH
 
 Json = Any  # a JSON value; the canonical tree is made of these
 
@@ -167,23 +174,38 @@ def parse_avro(
                 f"version {ref.version}) could not be resolved"
             )
     names: dict[str, dict[str, Json]] = {}
+    heights: dict[str, int] = {}
     named_for_fastavro: dict[str, Any] = {}
     for ref_name, ref_text in resolved.items():
-        ref_json = _load_json(ref_text, f"referenced schema '{ref_name}'")
-        _Builder(names).build(ref_json, None, "/")
-        _fastavro_check(ref_json, named_for_fastavro, f"referenced schema '{ref_name}'")
+        what = f"referenced schema {ref_name!a}"
+        ref_json = _load_json(ref_text, what)
+        _Builder(names, heights).build(ref_json, None, "/")
+        _fastavro_check(ref_json, named_for_fastavro, what)
 
     parsed = _load_json(text, "schema")
-    root = _Builder(names).build(parsed, None, "/")
+    root = _Builder(names, heights).build(parsed, None, "/")
     _fastavro_check(parsed, named_for_fastavro, "schema")
     return AvroSchema(root, names, _dumps(parsed), tuple(references))
 
 
 def _load_json(text: str, what: str) -> Json:
+    """Decode ``text``, then measure it (``limits``) before any recursive walk sees it.
+
+    ``json.loads`` recurses in C and raises ``RecursionError`` near Python's limit (some
+    hundreds of levels below it, depending on the caller's stack): that is the same
+    "nested too deeply" as the measurement reports for the depths it can decode.
+    """
+    check_text(text, what)
     try:
-        return json.loads(text)
-    except (json.JSONDecodeError, TypeError) as exc:
+        document = json.loads(text)
+    except RecursionError:
+        raise InvalidSchemaError(
+            f"Invalid schema: the {what}'s JSON nests arrays and objects too deeply to decode"
+        ) from None
+    except (ValueError, TypeError) as exc:  # JSONDecodeError, and integers over 4300 digits
         raise InvalidSchemaError(f"Invalid schema: {what} is not valid JSON: {exc}") from None
+    check_json_document(document, what)
+    return document
 
 
 def _fastavro_check(schema: Json, named: dict[str, Any], what: str) -> None:
@@ -204,24 +226,49 @@ class _Builder:
 
     ``names`` is shared and filled as named types are defined, so recursive types and
     later uses resolve; a record is entered before its fields are walked.
+
+    The walk also measures type nesting (``limits.MAX_NESTING_DEPTH``): ``depth`` counts
+    the records, arrays, maps and unions around the node being built, and a use of a
+    named type by name reaches as deep as its definition does (``heights``, shared with
+    the builders of referenced schemas, which run first). The compatibility walk and
+    ``_default_fits`` follow names into definitions, so this is the depth they see. A
+    use of a record still being defined (a recursive type) adds nothing: those walks
+    stop at a type they are already inside.
     """
 
-    __slots__ = ("names",)
+    __slots__ = ("depth", "heights", "names", "reach")
 
-    def __init__(self, names: dict[str, dict[str, Json]]) -> None:
+    def __init__(self, names: dict[str, dict[str, Json]], heights: dict[str, int]) -> None:
         self.names = names
+        self.heights = heights  # full name -> type levels its definition spans
+        self.depth = 0
+        self.reach = 0  # deepest level reached inside the innermost record being built
 
     def build(self, schema: Json, namespace: str | None, path: str) -> Json:
         if isinstance(schema, str):
             return self._reference(schema, namespace, path)
         if isinstance(schema, list):
-            return self._union(schema, namespace, path)
+            self._enter(path)
+            union = self._union(schema, namespace, path)
+            self.depth -= 1
+            return union
         if isinstance(schema, dict):
             return self._object(schema, namespace, path)
         raise InvalidSchemaError(
             f"Invalid schema: at {path} expected a type name, object or array, "
             f"found {_dumps(schema)}"
         )
+
+    def _enter(self, path: str) -> None:
+        """Step into a record, array, map or union; refuse one level too many."""
+        self.depth += 1
+        if self.depth > MAX_NESTING_DEPTH:
+            raise InvalidSchemaError(
+                f"Invalid schema: types nest more than {MAX_NESTING_DEPTH} levels deep "
+                f"(records, arrays, maps and unions, named types counted where used) at {path}"
+            )
+        if self.depth > self.reach:
+            self.reach = self.depth
 
     def _reference(self, name: str, namespace: str | None, path: str) -> str:
         if name in PRIMITIVES:
@@ -230,6 +277,12 @@ class _Builder:
         candidates.append(name)
         for candidate in candidates:
             if candidate in self.names:
+                height = self.heights.get(candidate, 0)
+                if height:
+                    saved = self.depth
+                    self.depth += height - 1
+                    self._enter(path)  # the deepest level of the definition used here
+                    self.depth = saved
                 return candidate
         raise InvalidSchemaError(
             f"Invalid schema: unknown type '{name}' at {path} (not a primitive type, not "
@@ -276,12 +329,16 @@ class _Builder:
         if kind == "array":
             if "items" not in schema:
                 raise InvalidSchemaError(f"Invalid schema: array at {path} has no 'items'")
+            self._enter(path)
             items = self.build(schema["items"], namespace, _join(path, "items"))
+            self.depth -= 1
             return {"type": "array", "items": items, **_extras(schema, {"type", "items"})}
         if kind == "map":
             if "values" not in schema:
                 raise InvalidSchemaError(f"Invalid schema: map at {path} has no 'values'")
+            self._enter(path)
             values = self.build(schema["values"], namespace, _join(path, "values"))
+            self.depth -= 1
             return {"type": "map", "values": values, **_extras(schema, {"type", "values"})}
         # A bare reference written as {"type": "com.example.Name"}.
         return self._reference(kind, namespace, path)
@@ -366,12 +423,17 @@ class _Builder:
             raise InvalidSchemaError(
                 f"Invalid schema: record '{full_name}' at {path} needs a 'fields' array"
             )
+        self._enter(path)
+        outer_reach, self.reach = self.reach, self.depth
         fields: list[Json] = []
         seen: set[str] = set()
         for index, raw in enumerate(raw_fields):
             field_path = _join(path, "fields", str(index))
             fields.append(self._field(raw, full_name, own_namespace, field_path, seen))
         node["fields"] = fields
+        self.heights[full_name] = self.reach - self.depth + 1
+        self.reach = max(outer_reach, self.reach)
+        self.depth -= 1
         self._describe(node, schema, own_namespace, f"record '{full_name}'", {"type", "fields"})
         return node
 
@@ -527,7 +589,11 @@ def _kind(definition: dict[str, Json]) -> str:
 
 
 def _default_fits(node: Json, value: Json, names: Mapping[str, dict[str, Json]]) -> bool:
-    """Whether a JSON default is a value of ``node`` (Avro 1.12: any union branch)."""
+    """Whether a JSON default is a value of ``node`` (Avro 1.12: any union branch).
+
+    Recurses once per level of the value (loops, not generator expressions, so a level
+    costs one call): a default of a recursive type can nest as deep as the JSON may.
+    """
     kind, definition = _resolve(node, names)
     if kind == "null":
         return value is None
@@ -543,13 +609,19 @@ def _default_fits(node: Json, value: Json, names: Mapping[str, dict[str, Json]])
     if kind == "enum":
         return isinstance(value, str) and value in definition["symbols"]
     if kind == "array":
-        return isinstance(value, list) and all(
-            _default_fits(definition["items"], item, names) for item in value
-        )
+        if not isinstance(value, list):
+            return False
+        for item in value:  # noqa: SIM110 -- a loop keeps the recursion one call a level
+            if not _default_fits(definition["items"], item, names):
+                return False
+        return True
     if kind == "map":
-        return isinstance(value, dict) and all(
-            _default_fits(definition["values"], item, names) for item in value.values()
-        )
+        if not isinstance(value, dict):
+            return False
+        for item in value.values():  # noqa: SIM110
+            if not _default_fits(definition["values"], item, names):
+                return False
+        return True
     if kind == "record":
         if not isinstance(value, dict):
             return False
@@ -561,7 +633,9 @@ def _default_fits(node: Json, value: Json, names: Mapping[str, dict[str, Json]])
                 return False
         return True
     if kind == "union":
-        return any(_default_fits(branch, value, names) for branch in definition)
+        for branch in definition:
+            if _default_fits(branch, value, names):
+                return True
     return False
 
 
@@ -587,9 +661,11 @@ class _Checker:
 
     A pair of named types already being compared counts as compatible while it is in
     progress, which makes recursive types terminate; finished pairs are remembered.
+    ``_depth`` counts nested steps against ``_MAX_CHECK_DEPTH``.
     """
 
     __slots__ = (
+        "_depth",
         "_done",
         "_in_progress",
         "_reader_label",
@@ -611,6 +687,7 @@ class _Checker:
         self._writer_label = writer_label
         self._in_progress: set[tuple[str, str]] = set()
         self._done: dict[tuple[str, str], list[Incompatibility]] = {}
+        self._depth = 0
 
     def run(self) -> list[Incompatibility]:
         return self._check(self.reader.root, self.writer.root, [])
@@ -640,6 +717,11 @@ class _Checker:
                 f"The {r} schema is missing enum symbols '{info}' at path '{path}' in the "
                 f"{w} schema"
             )
+        elif kind == "NESTING_TOO_DEEP":
+            text = (
+                f"The {r} and {w} schemas nest too deeply at path '{path}' to be compared "
+                f"(more than {_MAX_CHECK_DEPTH} levels)"
+            )
         else:  # MISSING_UNION_BRANCH
             text = (
                 f"The {r} schema is missing a type inside a union field at path '{path}' in "
@@ -652,6 +734,17 @@ class _Checker:
             # The common case of an unchanged primitive or union of primitives; skips the
             # trial-and-error over union branches (this keeps transitive checks cheap).
             return []
+        if self._depth >= _MAX_CHECK_DEPTH:
+            return [self._error("NESTING_TOO_DEEP", location, f"depth: {self._depth}")]
+        self._depth += 1
+        try:
+            return self._check_types(reader, writer, location)
+        finally:
+            self._depth -= 1
+
+    def _check_types(
+        self, reader: Json, writer: Json, location: list[str]
+    ) -> list[Incompatibility]:
         r_kind, r_def = _resolve(reader, self._reader_names)
         w_kind, w_def = _resolve(writer, self._writer_names)
 

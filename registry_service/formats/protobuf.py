@@ -70,6 +70,8 @@ from registry_service.formats.base import (
     SchemaReference,
     SchemaType,
 )
+from registry_service.formats.limits import MAX_NESTING_DEPTH, check_proto_nesting, check_text
+from registry_service.formats.protobuf_descriptor import validate_descriptor
 
 __all__ = ["ProtobufSchema", "parse_protobuf"]
 
@@ -78,6 +80,7 @@ _PROTOC_LOCK = threading.Lock()  # protoc's in-process entry point is not docume
 _MAIN_FILE = "default"  # Confluent's name for a schema's own file
 _LOCAL_ORIGIN = ("", -1)  # origin of the types a schema declares itself
 
+_MAX_PROTOC_ERRORS = 20
 _FIELD_NUMBER_END = 536_870_912  # exclusive end of the field-number space (2**29)
 _MESSAGE_SET_END = 2_147_483_647
 _ENUM_NUMBER_MAX = 2_147_483_647
@@ -178,6 +181,10 @@ _DESCRIPTIONS = {
         "A field of the {w} schema was moved into the oneof at '{p}' in the {r} schema, "
         "which already existed"
     ),
+    "NESTING_TOO_DEEP": (
+        "The message types at '{p}' nest too deeply to be compared: more than "
+        f"{MAX_NESTING_DEPTH} messages, nested or reached through message-typed fields"
+    ),
 }
 
 
@@ -212,18 +219,19 @@ def _parse_cached(
     files: dict[str, str] = {}
     for path, dep_text in resolved.items():
         _check_import_path(path)
-        dep_descriptor = _decode_descriptor(dep_text)
+        dep_descriptor = _decode_descriptor(dep_text, f"referenced schema {path!a}")
         if dep_descriptor is None:
             files[path] = dep_text
         else:
             dep_descriptor.name = path
             files[path] = _render_for_protoc(dep_descriptor)
-    descriptor = _decode_descriptor(text)
+    descriptor = _decode_descriptor(text, "schema")
     files[main_name] = text if descriptor is None else _render_for_protoc(descriptor)
     _add_known_files(files)
     compiled = _compile(files, main_name, from_descriptor=descriptor is not None)
     main = compiled.pop(main_name)
     if descriptor is None:
+        validate_descriptor(main, "schema")
         user_text: str | None = text
     else:
         main, user_text = descriptor, None
@@ -232,20 +240,24 @@ def _parse_cached(
     return ProtobufSchema(model, user_text, references, normalized=False)
 
 
-def _decode_descriptor(text: str) -> FileDescriptorProto | None:
-    """The descriptor ``text`` encodes, or None when ``text`` is not a base64 descriptor.
+def _decode_descriptor(text: str, what: str) -> FileDescriptorProto | None:
+    """The validated descriptor ``text`` encodes, or None when ``text`` is ``.proto`` text.
 
     ``.proto`` text always holds characters outside the base64 alphabet (``;``, ``{``,
     quotes, spaces), so the alphabet test alone tells the two shapes apart cheaply.
+    Text is measured here (surrogates, block nesting) before protoc sees it; a
+    descriptor is checked by ``protobuf_descriptor`` before the renderer sees it.
     """
+    check_text(text, what)
     stripped = text.strip()
     if not _BASE64.fullmatch(stripped):
+        check_proto_nesting(text, what)
         return None
     try:
         raw = base64.b64decode(stripped, validate=True)
         descriptor = FileDescriptorProto.FromString(raw)
     except (binascii.Error, ValueError, DecodeError):
-        return None
+        return None  # not base64 after all: protoc reports what is wrong with the text
     if not (
         descriptor.name
         or descriptor.package
@@ -255,6 +267,7 @@ def _decode_descriptor(text: str) -> FileDescriptorProto | None:
         or descriptor.dependency
     ):
         return None
+    validate_descriptor(descriptor, f"descriptor of the {what}")
     return descriptor
 
 
@@ -344,7 +357,12 @@ def _compile(
             ) from None
     compiled: dict[str, FileDescriptorProto] = {}
     for _module, code in generated:
-        descriptor = FileDescriptorProto.FromString(_serialized_descriptor(code))
+        try:
+            descriptor = FileDescriptorProto.FromString(_serialized_descriptor(code))
+        except DecodeError as exc:  # e.g. beyond upb's nesting limit of 100
+            raise InvalidSchemaError(
+                f"protoc's descriptor of the schema is unusable: {exc}"
+            ) from None
         compiled[descriptor.name] = descriptor
     return compiled
 
@@ -367,8 +385,14 @@ def _serialized_descriptor(code: bytes) -> bytes:
 
 
 def _protoc_message(errors: Iterable[object], main_name: str, from_descriptor: bool) -> str:
+    """protoc's errors as ``line:column: message``; the first ``_MAX_PROTOC_ERRORS``.
+
+    One missing brace can make protoc report an error per line that follows; the first
+    ones say what is wrong, and the answer stays small.
+    """
+    errors = list(errors)
     parts = []
-    for error in errors:
+    for error in errors[:_MAX_PROTOC_ERRORS]:
         filename = _text(getattr(error, "filename", b""))
         line = int(getattr(error, "line", -1))
         column = int(getattr(error, "column", -1))
@@ -379,6 +403,8 @@ def _protoc_message(errors: Iterable[object], main_name: str, from_descriptor: b
         if from_descriptor and filename == main_name:
             where = "descriptor " + where
         parts.append(f"{where} {message}".strip())
+    if len(errors) > _MAX_PROTOC_ERRORS:
+        parts.append(f"and {len(errors) - _MAX_PROTOC_ERRORS} more")
     return "; ".join(parts) or "protoc rejected the schema"
 
 
@@ -669,37 +695,39 @@ class _Renderer:
         for name, value in self._options(message.options):
             self._emit(depth, f"option {name} = {value};")
         nested_by_name = {nested.name: nested for nested in message.nested_type}
+        groups = {
+            f.type_name.lstrip(".")
+            for f in message.field
+            if f.type == FieldDescriptorProto.TYPE_GROUP
+        }
         inline = {
             nested.name
             for nested in message.nested_type
-            if nested.options.map_entry
-            or any(
-                f.type == FieldDescriptorProto.TYPE_GROUP
-                and f.type_name.lstrip(".") == _join(full, nested.name)
-                for f in message.field
-            )
+            if nested.options.map_entry or _join(full, nested.name) in groups
         }
         synthetic = _synthetic_oneofs(message)
         fields = list(message.field)
         if self._normalize:
             fields.sort(key=lambda f: f.number)
-        done_oneofs: set[int] = set()
+        # Members by oneof, in field order: one pass, however many oneofs there are.
+        members: dict[int, list[FieldDescriptorProto]] = {}
         for field in fields:
             if field.HasField("oneof_index") and field.oneof_index not in synthetic:
-                index = field.oneof_index
-                if index in done_oneofs:
-                    continue
-                done_oneofs.add(index)
-                oneof = message.oneof_decl[index]
-                self._emit(depth, f"oneof {oneof.name} {{")
-                for name, value in self._options(oneof.options):
-                    self._emit(depth + 1, f"option {name} = {value};")
-                for member in fields:
-                    if member.HasField("oneof_index") and member.oneof_index == index:
-                        self._field(member, full, depth + 1, nested_by_name, in_oneof=True)
-                self._emit(depth, "}")
-            else:
+                members.setdefault(field.oneof_index, []).append(field)
+        for field in fields:
+            index = field.oneof_index if field.HasField("oneof_index") else -1
+            if index not in members:
                 self._field(field, full, depth, nested_by_name, in_oneof=False)
+                continue
+            if members[index][0] is not field:
+                continue  # written with the oneof, at its first member
+            oneof = message.oneof_decl[index]
+            self._emit(depth, f"oneof {oneof.name} {{")
+            for name, value in self._options(oneof.options):
+                self._emit(depth + 1, f"option {name} = {value};")
+            for member in members[index]:
+                self._field(member, full, depth + 1, nested_by_name, in_oneof=True)
+            self._emit(depth, "}")
         self._reserved(
             [(r.start, r.end - 1) for r in message.reserved_range],
             message.reserved_name,
@@ -1047,6 +1075,11 @@ class _Differ:
         self._path: list[str] = []
         self._differences: list[tuple[str, str]] = []
         self._active: set[int] = set()
+        # Messages being compared, nested or through fields (a chain of message-typed
+        # fields can be as long as a file is); bounded so the walk cannot exhaust the
+        # stack. Declarations nest at most 31 deep (protoc), so only chains into
+        # referenced or well-known files reach the bound.
+        self._depth = 0
 
     def compare(self) -> list[tuple[str, str]]:
         original, update = self._models
@@ -1150,15 +1183,22 @@ class _Differ:
     ) -> None:
         if id(original) in self._active:
             return  # a recursive type: this pair is already being compared further up
+        if self._depth >= MAX_NESTING_DEPTH:
+            self._add("NESTING_TOO_DEEP")
+            return
+        self._depth += 1
         self._active.add(id(original))
         try:
             self._compare_fields(original, update, original_syntax, update_syntax)
         finally:
             self._active.discard(id(original))
-        self._compare_types(
-            (original.nested_type, original.enum_type, original_syntax),
-            (update.nested_type, update.enum_type, update_syntax),
-        )
+        try:
+            self._compare_types(
+                (original.nested_type, original.enum_type, original_syntax),
+                (update.nested_type, update.enum_type, update_syntax),
+            )
+        finally:
+            self._depth -= 1
 
     def _compare_fields(
         self,
