@@ -4,7 +4,7 @@ Why compiled: with small records, ``send()`` is bound by the interpreter, not by
 broker or the network: the builder, the future, the accumulator and the partitioner
 cost about 2.3 us of bytecode per record, twice librdkafka's whole cost. The same
 sources, unchanged and typed as mypy already checks them, compiled by mypyc run about
-1.7 times as many 100-byte records per second (the README's benchmark table).
+1.7 times as many 100-byte records per second (docs/benchmarks/producer.md).
 ``setup.py`` compiles :data:`COMPILED_MODULES` when the package is built; ``make
 native`` rebuilds them in place after an edit.
 
