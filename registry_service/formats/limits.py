@@ -35,6 +35,7 @@ shows it escaped (``'\\ud800'``), never raw, so the answer itself can always be 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from registry_service.formats.base import InvalidSchemaError
 
@@ -81,27 +82,31 @@ def check_json_document(document: object, what: str = "schema") -> None:
     matter. Strings (keys and values) are checked for lone surrogates on the way, which
     ``json.loads`` turns ``\\ud800`` escapes into.
     """
-    stack: list[tuple[object, int]] = [(document, 1)]
+    if type(document) is str:
+        check_text(document, what)
+    if type(document) is not dict and type(document) is not list:
+        return
+    # json.loads makes exactly dict, list and str, and str keys: exact type tests suffice.
+    stack: list[tuple[dict[str, object] | list[object], int]] = [(document, 1)]
+    pop, push = stack.pop, stack.append
     while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            items = node.items()
-        elif isinstance(node, list):
-            items = enumerate(node)  # type: ignore[assignment]
-        else:
-            if isinstance(node, str) and not node.isascii():
-                check_text(node, what)
-            continue
+        node, depth = pop()
         if depth > MAX_JSON_DEPTH:
             raise InvalidSchemaError(
                 f"Invalid schema: the {what}'s JSON nests arrays and objects more than "
                 f"{MAX_JSON_DEPTH} levels deep"
             )
-        for key, item in items:
-            if isinstance(key, str) and not key.isascii():
-                check_text(key, what)
-            if isinstance(item, dict | list):
-                stack.append((item, depth + 1))
+        if type(node) is dict:
+            for key in node:
+                if not key.isascii():
+                    check_text(key, what)
+            items: Iterable[object] = node.values()
+        else:
+            items = node
+        for item in items:
+            kind = type(item)
+            if kind is dict or kind is list:
+                push((item, depth + 1))  # type: ignore[arg-type]
             elif isinstance(item, str) and not item.isascii():
                 check_text(item, what)
 
