@@ -10,6 +10,12 @@ same defaults as Kafka 3.x/4.x. Contradictions are settled as Kafka settles them
 - ``delivery_timeout_ms`` must cover ``linger_ms + request_timeout_ms``: a record must be
   able to wait for its batch and for one request before its delivery can time out.
 
+- Security settings (``security_protocol``, ``ssl_*``, ``sasl_*``) are checked by
+  :mod:`producer.security`: settings the chosen protocol would ignore are errors, not
+  silently dropped (a password with ``PLAINTEXT`` is a mistake worth hearing about).
+  Secrets (``ssl_password``, ``sasl_plain_password``, ``sasl_oauthbearer_client_secret``,
+  the token provider) are left out of the config's ``repr``.
+
 Unknown settings are errors too (with the closest known name), because a misspelt
 ``lingers_ms`` silently ignored is worse than a crash.
 """
@@ -18,11 +24,15 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
-from typing import Any, Literal
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Literal
 
 from producer.errors import ConfigError
 from producer.records import CompressionType
+from producer.security import TokenProvider, check_security_settings
+
+if TYPE_CHECKING:
+    import ssl  # imported for real only when TLS is used: it costs ~9 MiB resident
 
 __all__ = ["Acks", "PartitionerFn", "ProducerConfig", "Serializer"]
 
@@ -61,6 +71,21 @@ class ProducerConfig:
     partitioner: str | PartitionerFn = "sticky"
     key_serializer: Serializer | None = None
     value_serializer: Serializer | None = None
+    security_protocol: str = "PLAINTEXT"
+    ssl_context: ssl.SSLContext | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    ssl_password: str | None = field(default=None, repr=False)
+    ssl_check_hostname: bool = True
+    sasl_mechanism: str | None = None
+    sasl_plain_username: str | None = None
+    sasl_plain_password: str | None = field(default=None, repr=False)
+    sasl_oauth_token_provider: TokenProvider | None = field(default=None, repr=False)
+    sasl_oauthbearer_token_endpoint_url: str | None = None
+    sasl_oauthbearer_client_id: str | None = None
+    sasl_oauthbearer_client_secret: str | None = field(default=None, repr=False)
+    sasl_oauthbearer_scope: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> ProducerConfig:
@@ -95,6 +120,7 @@ class ProducerConfig:
                 values[name] = _int_setting(name, values[name])
         _check_ranges(values)
         _check_callables(values)
+        check_security_settings(values)
         values["enable_idempotence"] = _settle_idempotence(values, "enable_idempotence" in settings)
         config = cls(**values)
         minimum = config.linger_ms + config.request_timeout_ms

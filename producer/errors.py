@@ -15,6 +15,12 @@ subclasses built from the one table in :mod:`producer.protocol.error_codes`::
     │   ├── MetadataTimeoutError     a topic's partitions unknown after max_block_ms
     │   └── DeliveryTimeoutError     a batch outlived delivery_timeout_ms
     ├── UnsupportedVersionError      no API version both sides speak
+    ├── AuthenticationError          a connection could not be secured or authenticated;
+    │   │                            fatal: pending and later sends fail with it
+    │   ├── AuthenticationFailedError    SASL refused (credentials, mechanism), or a server
+    │   │                                that could not prove it knows the credentials
+    │   └── SslError                     the TLS handshake failed: which check, or a hint
+    │                                    when one side speaks TLS and the other does not
     ├── ProtocolError                bytes that do not decode as the protocol says
     │   ├── CorrelationIdMismatchError
     │   └── CorruptRecordError       a record batch whose CRC or framing is wrong
@@ -72,6 +78,23 @@ class DeliveryTimeoutError(KafkaTimeoutError):
 
 class UnsupportedVersionError(ProducerError):
     """The broker and regcast share no version of a request type."""
+
+
+class AuthenticationError(ProducerError):
+    """Securing or authenticating a connection failed; retrying would fail the same way.
+
+    As in Kafka's client, it is final: the producer fails the pending records and every
+    later ``send()`` with it instead of reconnecting in a loop. Messages name the broker
+    and the check that failed, never a password, secret or token.
+    """
+
+
+class AuthenticationFailedError(AuthenticationError):
+    """SASL authentication failed: the broker's message, or the check regcast made."""
+
+
+class SslError(AuthenticationError):
+    """The TLS handshake failed; the message says which check (CA, hostname, expiry)."""
 
 
 class ProtocolError(ProducerError):

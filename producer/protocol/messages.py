@@ -337,11 +337,62 @@ _INIT_PRODUCER_ID_RESPONSE = Message(
     ),
 )
 
+# ----------------------------------------------------------------- SaslHandshake (17)
+
+# SaslHandshakeRequest.json / SaslHandshakeResponse.json. v1 (KIP-152) means the SASL
+# tokens that follow travel in SaslAuthenticate requests; v0 sent them as raw frames,
+# which regcast does not speak, so only v1 is offered.
+_SASL_HANDSHAKE_REQUEST = Message(
+    name="SaslHandshakeRequest",
+    api_key=ApiKey.SASL_HANDSHAKE,
+    valid_versions="1",
+    flexible_versions="none",
+    fields=(_F("mechanism", "string"),),
+)
+
+_SASL_HANDSHAKE_RESPONSE = Message(
+    name="SaslHandshakeResponse",
+    api_key=ApiKey.SASL_HANDSHAKE,
+    valid_versions="1",
+    flexible_versions="none",
+    fields=(
+        _F("error_code", "int16"),
+        _F("mechanisms", "[]string"),
+    ),
+)
+
+# ----------------------------------------------------------------- SaslAuthenticate (36)
+
+# SaslAuthenticateRequest.json / SaslAuthenticateResponse.json, v0-v2. v1 adds the
+# session lifetime (KIP-368 re-authentication); v2 is the first flexible version.
+_SASL_AUTHENTICATE_REQUEST = Message(
+    name="SaslAuthenticateRequest",
+    api_key=ApiKey.SASL_AUTHENTICATE,
+    valid_versions="0-2",
+    flexible_versions="2+",
+    fields=(_F("auth_bytes", "bytes"),),
+)
+
+_SASL_AUTHENTICATE_RESPONSE = Message(
+    name="SaslAuthenticateResponse",
+    api_key=ApiKey.SASL_AUTHENTICATE,
+    valid_versions="0-2",
+    flexible_versions="2+",
+    fields=(
+        _F("error_code", "int16"),
+        _F("error_message", "string", nullable_versions="0+", default=None),
+        _F("auth_bytes", "bytes"),
+        _F("session_lifetime_ms", "int64", versions="1+", default=0),
+    ),
+)
+
 REQUESTS: Final[dict[ApiKey, Message]] = {
     ApiKey.PRODUCE: _PRODUCE_REQUEST,
     ApiKey.METADATA: _METADATA_REQUEST,
     ApiKey.API_VERSIONS: _API_VERSIONS_REQUEST,
     ApiKey.INIT_PRODUCER_ID: _INIT_PRODUCER_ID_REQUEST,
+    ApiKey.SASL_HANDSHAKE: _SASL_HANDSHAKE_REQUEST,
+    ApiKey.SASL_AUTHENTICATE: _SASL_AUTHENTICATE_REQUEST,
 }
 
 RESPONSES: Final[dict[ApiKey, Message]] = {
@@ -349,4 +400,6 @@ RESPONSES: Final[dict[ApiKey, Message]] = {
     ApiKey.METADATA: _METADATA_RESPONSE,
     ApiKey.API_VERSIONS: _API_VERSIONS_RESPONSE,
     ApiKey.INIT_PRODUCER_ID: _INIT_PRODUCER_ID_RESPONSE,
+    ApiKey.SASL_HANDSHAKE: _SASL_HANDSHAKE_RESPONSE,
+    ApiKey.SASL_AUTHENTICATE: _SASL_AUTHENTICATE_RESPONSE,
 }

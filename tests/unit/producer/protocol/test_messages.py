@@ -30,6 +30,10 @@ from kafka.protocol.producer import InitProducerIdRequest as KpInitProducerIdReq
 from kafka.protocol.producer import InitProducerIdResponse as KpInitProducerIdResponse
 from kafka.protocol.producer import ProduceRequest as KpProduceRequest
 from kafka.protocol.producer import ProduceResponse as KpProduceResponse
+from kafka.protocol.sasl import SaslAuthenticateRequest as KpSaslAuthenticateRequest
+from kafka.protocol.sasl import SaslAuthenticateResponse as KpSaslAuthenticateResponse
+from kafka.protocol.sasl import SaslHandshakeRequest as KpSaslHandshakeRequest
+from kafka.protocol.sasl import SaslHandshakeResponse as KpSaslHandshakeResponse
 from kafka.protocol.schemas.load_json import load_json
 
 from producer.errors import ProtocolError, UnsupportedVersionError
@@ -111,6 +115,10 @@ KAFKA_PYTHON: dict[tuple[ApiKey, str], Any] = {
     (ApiKey.API_VERSIONS, "response"): KpApiVersionsResponse,
     (ApiKey.INIT_PRODUCER_ID, "request"): KpInitProducerIdRequest,
     (ApiKey.INIT_PRODUCER_ID, "response"): KpInitProducerIdResponse,
+    (ApiKey.SASL_HANDSHAKE, "request"): KpSaslHandshakeRequest,
+    (ApiKey.SASL_HANDSHAKE, "response"): KpSaslHandshakeResponse,
+    (ApiKey.SASL_AUTHENTICATE, "request"): KpSaslAuthenticateRequest,
+    (ApiKey.SASL_AUTHENTICATE, "response"): KpSaslAuthenticateResponse,
 }
 
 
@@ -251,6 +259,67 @@ def test_metadata_v12_request_golden() -> None:
     )
 
 
+def test_sasl_handshake_v1_golden() -> None:
+    encoded = encode_request(ApiKey.SASL_HANDSHAKE, 1, 4, "regcast", {"mechanism": "PLAIN"})
+    # header v1: api key 17, version 1, correlation id 4, client id; body: int16-length string
+    assert encoded.hex() == ("00110001000000040007" + b"regcast".hex() + "0005" + b"PLAIN".hex())
+    answer = bytes.fromhex(
+        "00000004"  # header v0: correlation id
+        "0021"  # UNSUPPORTED_SASL_MECHANISM
+        "00000002"
+        "0005" + b"PLAIN".hex() + "000d" + b"SCRAM-SHA-256".hex()
+    )
+    assert decode_response(ApiKey.SASL_HANDSHAKE, 1, answer) == (
+        4,
+        {"error_code": 33, "mechanisms": ["PLAIN", "SCRAM-SHA-256"]},
+    )
+
+
+def test_sasl_authenticate_v1_golden() -> None:
+    token = b"\x00alice\x00pw"
+    encoded = encode_request(ApiKey.SASL_AUTHENTICATE, 1, 5, "c", {"auth_bytes": token})
+    # header v1; body: int32-length bytes
+    assert encoded.hex() == "002400010000000500016300000009" + token.hex()
+    answer = bytes.fromhex(
+        "00000005"
+        "0000"  # no error
+        "ffff"  # null error message
+        "00000003" + b"v=x".hex() + "0000000000002710"  # session lifetime 10 s
+    )
+    assert decode_response(ApiKey.SASL_AUTHENTICATE, 1, answer) == (
+        5,
+        {
+            "error_code": 0,
+            "error_message": None,
+            "auth_bytes": b"v=x",
+            "session_lifetime_ms": 10_000,
+        },
+    )
+
+
+def test_sasl_authenticate_v2_is_flexible_golden() -> None:
+    encoded = encode_request(ApiKey.SASL_AUTHENTICATE, 2, 6, "c", {"auth_bytes": b"n,,"})
+    # header v2 (client id keeps int16 length, then empty tags); compact bytes (len + 1); tags
+    assert encoded.hex() == "00240002000000060001630004" + b"n,,".hex() + "00"
+    answer = bytes.fromhex(
+        "00000006"
+        "00"  # header v1: empty tags
+        "003a"  # SASL_AUTHENTICATION_FAILED
+        "0d" + b"bad password".hex() + "01"  # compact string, empty compact bytes
+        "0000000000000000"
+        "00"
+    )
+    assert decode_response(ApiKey.SASL_AUTHENTICATE, 2, answer) == (
+        6,
+        {
+            "error_code": 58,
+            "error_message": "bad password",
+            "auth_bytes": b"",
+            "session_lifetime_ms": 0,
+        },
+    )
+
+
 def test_api_versions_response_uses_header_v0_even_when_flexible() -> None:
     body = {
         "error_code": 0,
@@ -313,6 +382,8 @@ def test_supported_versions() -> None:
         ApiKey.METADATA: (0, 12),
         ApiKey.API_VERSIONS: (0, 3),
         ApiKey.INIT_PRODUCER_ID: (0, 4),
+        ApiKey.SASL_HANDSHAKE: (1, 1),
+        ApiKey.SASL_AUTHENTICATE: (0, 2),
     }
 
 
