@@ -44,6 +44,7 @@ from producer.partitioner import (
 )
 from producer.protocol.error_codes import error_for_code
 from producer.records import record_size_upper_bound_bytes
+from producer.security import require_network_support
 from producer.sender import Sender
 
 __all__ = ["Producer", "SendContext"]
@@ -76,6 +77,7 @@ class Producer:
 
     def __init__(self, **settings: Any) -> None:
         config = ProducerConfig.from_settings(settings)
+        require_network_support(config)
         self.config = config
         self._metadata = Metadata(
             metadata_max_age_ms=config.metadata_max_age_ms,

@@ -41,6 +41,7 @@ __all__ = [
     "check_security_settings",
     "create_ssl_context",
     "network_security",
+    "require_network_support",
 ]
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -258,3 +259,19 @@ def network_security(config: Any) -> NetworkSecurity:
             token_provider=config.sasl_oauth_token_provider,
         )
     return NetworkSecurity(protocol=protocol, ssl_context=context, sasl=sasl)
+
+
+def require_network_support(config: Any) -> None:
+    """Refuse, at construction, a protocol the network layer cannot speak yet.
+
+    The settings are accepted and checked already, but TLS and SASL on the wire are still
+    being built (issue 15): connecting in plaintext when TLS or SASL was asked for would
+    send records, and credentials' owners' data, unprotected, so it is an error instead.
+    """
+    protocol: str = config.security_protocol
+    if protocol != "PLAINTEXT":
+        raise ConfigError(
+            f"security_protocol {protocol} is not supported by this regcast version's "
+            "network layer yet (only PLAINTEXT): regcast will not fall back to an "
+            "unprotected connection"
+        )
