@@ -54,6 +54,7 @@ from registry_service.formats.limits import MAX_NESTING_DEPTH, check_json_docume
 
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 _NAMED = frozenset({"record", "error", "enum", "fixed"})
+_NAMED_KINDS = frozenset({"record", "enum", "fixed"})  # as _kind reports them
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _FIELD_ORDERS = frozenset({"ascending", "descending", "ignore"})
 _INT_RANGE = (-(2**31), 2**31 - 1)
@@ -670,6 +671,7 @@ class _Checker:
         "_in_progress",
         "_reader_label",
         "_reader_names",
+        "_reader_unions",
         "_writer_label",
         "_writer_names",
         "reader",
@@ -687,6 +689,7 @@ class _Checker:
         self._writer_label = writer_label
         self._in_progress: set[tuple[str, str]] = set()
         self._done: dict[tuple[str, str], list[Incompatibility]] = {}
+        self._reader_unions: dict[int, dict[str, list[int]]] = {}
         self._depth = 0
 
     def run(self) -> list[Incompatibility]:
@@ -770,7 +773,7 @@ class _Checker:
             return self._named(r_kind, r_def, w_def, location)
 
         if r_kind == "union":
-            for branch in r_def:
+            for branch in self._candidates(r_def, w_kind, w_def):
                 if not self._check(branch, writer, location):
                     return []
             return [
@@ -789,6 +792,35 @@ class _Checker:
                 f"reader type: {r_kind.upper()} not compatible with writer type: {w_kind.upper()}",
             )
         ]
+
+    def _candidates(self, union: list[Json], w_kind: str, w_def: Json) -> list[Json]:
+        """The branches of a reader union that can possibly read a (non-union) writer type.
+
+        Every other branch fails for certain: another kind the writer's does not promote
+        to (TYPE_MISMATCH), or a named type whose name neither matches nor aliases the
+        writer's (NAME_MISMATCH). Skipping them changes no answer, and keeps a union of
+        thousands of branches linear instead of trying every pair (3,000 fixed types
+        took 90 s); the branches are indexed once per union, kept in reader order.
+        """
+        index = self._reader_unions.get(id(union))
+        if index is None:
+            index = {}
+            for position, branch in enumerate(union):
+                kind, definition = _resolve(branch, self._reader_names)
+                keys = [kind]
+                if kind in _NAMED_KINDS:
+                    keys = [f"{kind}:{_simple_name(str(definition['name']))}"]
+                    keys += [f"{kind}@{alias}" for alias in definition.get("aliases", ())]
+                for key in keys:
+                    index.setdefault(key, []).append(position)
+            self._reader_unions[id(union)] = index
+        if w_kind in _NAMED_KINDS:
+            name = str(w_def["name"])
+            keys = [f"{w_kind}:{_simple_name(name)}", f"{w_kind}@{name}"]
+        else:
+            keys = [w_kind, *(k for k, sources in _PROMOTIONS.items() if w_kind in sources)]
+        positions = sorted({p for key in keys for p in index.get(key, ())})
+        return [union[p] for p in positions]
 
     def _named(
         self,
