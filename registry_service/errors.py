@@ -4,6 +4,12 @@ Every error leaves the service as HTTP status + ``{"error_code": int, "message":
 the status being the first three digits of the code (40401 -> 404). Clients such as
 confluent-kafka retry 5xx answers, so bad input must never surface as a 500.
 
+Messages quote what the client sent (subjects, versions), and that may be text no UTF-8
+encoder accepts: a path segment of invalid UTF-8 decodes to lone surrogates
+(``paths``). ``RegistryError`` escapes them when the message is made (``\\udcff``), and
+``encode_json`` escapes any that reach an answer some other way, so an error body can
+always be encoded and never turns into a 500 of its own.
+
 Hierarchy::
 
     RegistryError                      (status, error_code, message)
@@ -61,6 +67,14 @@ INVALID_LEVEL_MESSAGE = (
 INVALID_MODE_MESSAGE = "Invalid mode. Valid values are READWRITE, READONLY, IMPORT and FORWARD."
 
 
+def safe_text(text: str) -> str:
+    """``text`` with lone surrogates written as escapes (``\\udc00``), so UTF-8 can encode
+    it; text that has none (all valid Unicode) is returned as it is."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class RegistryError(Exception):
     """Root of every error the API answers with; carries its HTTP status and code."""
 
@@ -68,6 +82,7 @@ class RegistryError(Exception):
     error_code: int = 500
 
     def __init__(self, message: str) -> None:
+        message = safe_text(message)
         super().__init__(message)
         self.message = message
 
@@ -275,9 +290,32 @@ class StoreUnavailableFailure(StoreFailure):
     error_code = 50003
 
 
+def encode_json(content: Any) -> bytes:
+    """``content`` as JSON bytes, whatever strings it holds.
+
+    orjson refuses strings with lone surrogates; then the content is copied with every
+    string passed through ``safe_text`` and encoded again. The copy is made only on that
+    failure, so answers that encode (all of them but some error bodies) cost nothing more.
+    """
+    try:
+        return orjson.dumps(content)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(_safe_copy(content))
+
+
+def _safe_copy(value: Any) -> Any:
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, dict):
+        return {_safe_copy(k): _safe_copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_safe_copy(v) for v in value]
+    return value
+
+
 def json_response(content: Any, status_code: int = 200) -> Response:
     """Serialise with orjson and label with the registry's media type."""
-    return Response(orjson.dumps(content), status_code=status_code, media_type=MEDIA_TYPE)
+    return Response(encode_json(content), status_code=status_code, media_type=MEDIA_TYPE)
 
 
 def _describe_validation(exc: RequestValidationError) -> str:

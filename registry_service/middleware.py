@@ -1,11 +1,12 @@
-"""Two thin ASGI layers in front of the FastAPI routers: media types, and hot paths.
+"""Thin ASGI layers in front of the FastAPI routers: media types, and hot paths.
 
 ``MediaTypes`` (outermost) does Confluent's content negotiation: answers are JSON under
 ``application/vnd.schemaregistry.v1+json`` unless the request's ``Accept`` asks only for
 ``application/vnd.schemaregistry+json`` or ``application/json``, in which case that is
 the label; an ``Accept`` naming none of the three (nor a wildcard) gets 406, as in
 Confluent's and Karapace's registries. Request bodies are read as JSON whatever their
-``Content-Type`` (see ``models``).
+``Content-Type`` (see ``models``). (``paths.PathSegments``, next in line, makes the
+path's segments those of the raw path.)
 
 ``HotPaths`` answers the calls every serializer and deserializer makes -
 ``GET /schemas/ids/{id}``, ``GET /subjects/{s}/versions/{v}`` and registering a schema
@@ -16,10 +17,14 @@ and re-registrations are answered from the service's cache alone, by the same
 ``cached_*`` methods the routers call first, so an answer is the same whichever layer
 gives it. A plain registration (no references, id or version) that the cache cannot
 answer goes to ``RegistryService.register`` on a worker thread, exactly as the router
-would pass it. On anything it does not handle exactly (a read the cache cannot answer,
-an unknown or malformed query parameter, an invalid version, a body with references, ids
-or versions) it passes the request on - with the body it read, replayed - and the router
-answers. Only registrations reach the database from here.
+would pass it. The body is judged by ``models.schema_request_from_json``, the function
+the routers use, so a body the router would refuse is refused here with the same answer.
+On anything it does not handle exactly (a read the cache cannot answer, an unknown or
+malformed query parameter, an invalid version, a body with references, ids or versions)
+it passes the request on - with the body it read, replayed - and the router answers.
+Paths are split on ``/`` and decoded per segment with ``paths.decode_segment``, as the
+routes' ``{name:segment}`` parameters are, so both read the same subject from a path.
+Only registrations reach the database from here.
 """
 
 from __future__ import annotations
@@ -34,9 +39,12 @@ from registry_service.errors import (
     MEDIA_TYPE,
     InvalidVersionError,
     RegistryError,
+    encode_json,
     store_failure,
 )
-from registry_service.service import RegistryService, SchemaRequest, parse_version
+from registry_service.models import schema_request_from_json
+from registry_service.paths import decode_segment
+from registry_service.service import LATEST, RegistryService, SchemaRequest, parse_version
 from registry_service.storage import StoreError
 
 ASGIApp = Any  # (scope, receive, send) -> awaitable; Starlette's types are not needed here
@@ -140,22 +148,24 @@ class HotPaths:
             else:
                 body = None
         except RegistryError as exc:
-            await _send_json(send, exc.status, orjson.dumps(exc.body()), _V1)
+            await _send_json(send, exc.status, encode_json(exc.body()), _V1)
             return
         if body is not None:
-            await _send_json(send, 200, orjson.dumps(body), _V1)
+            await _send_json(send, 200, encode_json(body), _V1)
             return
         await self.app(scope, receive, send)
 
     async def _register(self, scope: dict[str, Any], receive: Any) -> tuple[Any, Any]:
         """A plain registration's answer (from the cache if it can), or None and a
         ``receive`` that replays the body for the router."""
-        path: str = scope["path"]
-        subject = path[10:-9] if path.startswith("/subjects/") else ""
+        parts = scope["path"].split("/")  # "", "subjects", subject, "versions"
+        if len(parts) != 4 or parts[1] != "subjects" or not parts[2]:
+            return None, receive
+        subject = decode_segment(parts[2])
         params = _params(scope["query_string"], _REGISTER_PARAMS)
         normalize = None if params is None else _flag(params.get("normalize"))
         length = _content_length(scope)
-        if not subject or normalize is None or length is None:
+        if normalize is None or length is None:
             return None, receive
         if length > _MAX_SHORTCUT_BODY_BYTES:
             return None, receive
@@ -169,8 +179,9 @@ class HotPaths:
             more = message.get("more_body", False)
         raw = b"".join(chunks)
         replay = _replay(raw, None, receive)
-        request = _plain_register_request(raw)
-        if request is None:
+        # The routers' own judgement of the body: its refusals are answered from here.
+        request = schema_request_from_json(raw)
+        if not _is_plain(request):
             return None, replay
         body = self.service.cached_register(subject, request, normalize)
         if body is None:
@@ -182,8 +193,9 @@ class HotPaths:
 
     def _answer(self, path: str, query: bytes) -> dict[str, Any] | None:
         """The answer from the cache, or None to let the routers handle the request."""
-        if path.startswith("/schemas/ids/"):
-            digits = path[13:]
+        parts = path.split("/")
+        if len(parts) == 4 and parts[1] == "schemas" and parts[2] == "ids":
+            digits = parts[3]
             if not (digits.isascii() and digits.isdigit()) or len(digits) > 10:
                 return None
             schema_id = int(digits)
@@ -196,11 +208,7 @@ class HotPaths:
             return self.service.cached_schema_by_id(
                 schema_id, params.get("format") or None, params.get("subject"), False
             )
-        if path.startswith("/subjects/"):
-            head, found, version_text = path.rpartition("/versions/")
-            subject = head[10:]
-            if not found or not subject or "/" in version_text:
-                return None
+        if len(parts) == 5 and parts[1] == "subjects" and parts[3] == "versions" and parts[2]:
             params = _params(query, _VERSION_PARAMS)
             if params is None:
                 return None
@@ -208,13 +216,19 @@ class HotPaths:
             if deleted is None:
                 return None
             try:
-                version = parse_version(version_text)
+                version = parse_version(decode_segment(parts[4]))
             except InvalidVersionError:
                 return None  # the router answers 42202
             return self.service.cached_version(
-                subject, version, deleted, params.get("format") or None
+                decode_segment(parts[2]), version, deleted, params.get("format") or None
             )
         return None
+
+
+def _is_plain(request: SchemaRequest) -> bool:
+    """Whether the shortcut takes a registration: no references, id or version (other
+    than latest); the router handles the rest."""
+    return not request.references and request.id is None and request.version in (None, LATEST)
 
 
 def _content_length(scope: dict[str, Any]) -> int | None:
@@ -236,27 +250,6 @@ def _replay(body: bytes, pending: dict[str, Any] | None, receive: Any) -> Any:
         return await receive()  # type: ignore[no-any-return]
 
     return replayed
-
-
-def _plain_register_request(raw: bytes) -> SchemaRequest | None:
-    """The body as a request without references, id or version, else None (the router
-    then validates it and answers any error)."""
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    schema = data.get("schema")
-    schema_type = data.get("schemaType") or "AVRO"
-    if not isinstance(schema, str) or not isinstance(schema_type, str):
-        return None
-    references, version = data.get("references"), data.get("version")
-    if references not in (None, []) or data.get("id") is not None:
-        return None
-    if version is not None and not (type(version) is int and version == -1):
-        return None
-    return SchemaRequest(schema=schema, schema_type=schema_type)
 
 
 def _params(query: bytes, allowed: frozenset[str]) -> dict[str, str] | None:
@@ -283,11 +276,6 @@ def _flag(value: str | None) -> bool | None:
 
 
 async def _send_json(send: Any, status: int, body: bytes, media: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", media), (b"content-length", str(len(body)).encode())],
-        }
-    )
+    headers = [(b"content-type", media), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -6,6 +6,12 @@ send ``application/vnd.schemaregistry.v1+json``, ``application/json`` and someti
 never a 500. Unknown properties are ignored (newer clients send ``metadata``,
 ``ruleSet``, ``schemaTagsToAdd``...).
 
+``schema_request_from_json`` is the one judgement of a register / lookup /
+compatibility body: the routers call it (``read_schema_request``) and so does the
+registration shortcut in ``middleware.HotPaths``, so the two cannot disagree on what a
+body means or which are refused (a ``schemaType`` of ``{}`` or ``false`` is a 422 on
+both, never AVRO).
+
 Responses are plain dicts built by the service in Confluent's shape (fields omitted
 when empty, as its ``@JsonInclude(NON_EMPTY)`` does), so they have no models here.
 """
@@ -18,7 +24,10 @@ import orjson
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
-from registry_service.errors import RequestValidationFailed
+from registry_service.errors import (
+    InvalidSchemaError,
+    RequestValidationFailed,
+)
 from registry_service.formats import SchemaReference
 from registry_service.service import SchemaRequest
 
@@ -50,9 +59,22 @@ class RegisterSchemaRequest(BaseModel):
     rule_set: Any = Field(default=None, alias="ruleSet")
 
     def to_request(self) -> SchemaRequest:
+        """The service's request; 42201 for a schema holding NUL.
+
+        NUL is valid in no format (JSON and .proto text allow no raw control characters
+        where a NUL could stand, a base64 descriptor has none) and PostgreSQL cannot store
+        it, so it is refused here, before any store or parser sees it. An absent or null
+        ``schemaType`` is AVRO; any other string is judged by the service (``""`` is an
+        invalid type, as in Confluent).
+        """
+        schema = self.schema_
+        if "\x00" in schema:
+            raise InvalidSchemaError(
+                "Invalid schema, details: the schema text holds a NUL character (U+0000)"
+            )
         return SchemaRequest(
-            schema=self.schema_,
-            schema_type=self.schema_type or "AVRO",
+            schema=schema,
+            schema_type="AVRO" if self.schema_type is None else self.schema_type,
             references=tuple(
                 SchemaReference(r.name, r.subject, r.version) for r in self.references or ()
             ),
@@ -89,9 +111,8 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-async def read_body(request: Request, model: type[M]) -> M:
-    """Parse the JSON body into ``model`` or raise a 422 naming what is wrong."""
-    raw = await request.body()
+def _validate(raw: bytes, model: type[M]) -> M:
+    """``raw`` as a JSON object validated by ``model``, or a 422 naming what is wrong."""
     if not raw.strip():
         raise RequestValidationFailed("Request body is missing; a JSON object is expected")
     try:
@@ -106,5 +127,15 @@ async def read_body(request: Request, model: type[M]) -> M:
         raise RequestValidationFailed(f"Invalid request body: {_describe(exc)}") from None
 
 
+async def read_body(request: Request, model: type[M]) -> M:
+    """Parse the JSON body into ``model`` or raise a 422 naming what is wrong."""
+    return _validate(await request.body(), model)
+
+
+def schema_request_from_json(raw: bytes) -> SchemaRequest:
+    """A register / lookup / compatibility body, judged (see the module docstring)."""
+    return _validate(raw, RegisterSchemaRequest).to_request()
+
+
 async def read_schema_request(request: Request) -> SchemaRequest:
-    return (await read_body(request, RegisterSchemaRequest)).to_request()
+    return schema_request_from_json(await request.body())

@@ -30,6 +30,7 @@ on the database and is run on a worker thread by the routers.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -108,36 +109,84 @@ class SchemaRequest:
     id: int | None = None
 
 
+# ASCII digits only: ``[0-9]`` in a str pattern matches no other script's digits.
+_VERSION_NUMBER = re.compile(r"-?[0-9]+")
+_INT_DIGITS = 10  # 2^31-1 has ten digits
+
+
 def parse_version(value: str) -> int:
-    """``latest`` (any case) or -1 -> ``LATEST``; 1..2^31-1 as is; anything else 42202."""
-    text = value.strip()
-    if text.lower() == "latest":
-        return LATEST
-    try:
-        number = int(text)
-    except ValueError:
-        raise InvalidVersionError(value) from None
-    if number == LATEST or 1 <= number <= MAX_VERSION:
-        return number
+    """A ``{version}`` path segment: ``LATEST`` (-1) or a number 1..2^31-1, else 42202.
+
+    Confluent's ``VersionId`` (``core/.../rest/VersionId.java``): ``latest`` after
+    ``trim()`` and ``toLowerCase()`` is -1; otherwise ``Integer.parseInt(trim())``, valid
+    when ``>= 1`` or ``== -1``. What it accepts, and so what is accepted here:
+
+    * ``latest`` in any ASCII case (``LATEST``, ``Latest``);
+    * ``-1``, and ASCII digits meaning 1..2147483647; leading zeros are allowed, as
+      ``parseInt`` allows them (``01`` is 1, ``-01`` is -1).
+
+    Refused with 42202 (Confluent too): ``0`` (also spelled ``00`` or ``-0``), other
+    negative numbers, anything beyond a Java int (``2147483648``: ``parseInt`` overflows),
+    and anything that is not a number (``0_1``, ``1.0``, ``1e3``, ``0x1``, empty). For a
+    number that parses but is not a valid version the message shows it as parsed
+    (``00`` -> ``'0'``), as Confluent's does (``String.valueOf`` of the int); otherwise
+    the text as sent.
+
+    Refused here although Confluent accepts them, so that one version has one spelling
+    (a path an authorization rule or a cache key matches cannot mean a second one):
+    surrounding whitespace and control characters (``trim()`` drops everything up to
+    U+0020), a leading ``+`` (``parseInt("+1")`` is 1), and digits of other scripts
+    (``parseInt`` takes any Unicode decimal digit: ``"\u0661"`` is 1). Python's ``int()``
+    would also take underscores (``0_1``), which Confluent does not.
+    """
+    if value.isascii():
+        if len(value) == 6 and value.lower() == "latest":
+            return LATEST
+        if _VERSION_NUMBER.fullmatch(value) and len(value.lstrip("-").lstrip("0")) <= _INT_DIGITS:
+            number = int(value)
+            if number == LATEST or 1 <= number <= MAX_VERSION:
+                return number
+            if number >= -(2**31):
+                raise InvalidVersionError(str(number))
     raise InvalidVersionError(value)
+
+
+# Characters no name may hold: the Unicode control characters (category Cc: C0
+# U+0000-U+001F, DEL U+007F, C1 U+0080-U+009F) and lone surrogates (category Cs, which
+# invalid UTF-8 in a path decodes to, and which no UTF-8 encoder accepts).
+_FORBIDDEN_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def name_is_valid(name: str) -> bool:
+    """Whether ``name`` (a subject, a reference name) holds no control character and no
+    lone surrogate.
+
+    The rule is the registry's, not a database's: PostgreSQL refuses NUL in text and
+    SQLite stores it, so without it what is valid would depend on the store. Checked
+    before any store sees a name. ``isprintable`` (one C loop, true for the names in
+    use) answers first; only names that fail it are searched for the forbidden
+    characters, since format characters such as U+200D (emoji sequences) and spaces
+    other than U+0020 are not printable but are allowed.
+    """
+    return name.isprintable() or _FORBIDDEN_IN_NAMES.search(name) is None
 
 
 def normalize_subject(subject: str) -> str:
     """Strip the default context's qualifier (``:.:orders-value`` is ``orders-value``).
 
-    A name with control characters can never be a subject (``check_subject`` refuses to
-    create one, and PostgreSQL cannot even compare text holding NUL), so it is 42208 on
-    reads too.
+    A name that ``name_is_valid`` refuses can never be a subject (``check_subject``
+    refuses to create one, and PostgreSQL cannot even compare text holding NUL), so it
+    is 42208 on reads too.
     """
     if subject.startswith(CONTEXT_PREFIX):
         subject = subject[len(CONTEXT_PREFIX) :]
-    if not subject.isprintable() and any(ord(ch) < 0x20 for ch in subject):
+    if not name_is_valid(subject):
         raise InvalidSubjectError(subject)
     return subject
 
 
 def check_subject(subject: str) -> str:
-    """42208 for names no subject can have: empty, or with control characters."""
+    """42208 for names no subject can have: empty, or refused by ``name_is_valid``."""
     name = normalize_subject(subject)
     if not name or name == "__GLOBAL":
         raise InvalidSubjectError(subject)
@@ -483,6 +532,14 @@ class RegistryService:
             raise InvalidSchemaError(f"Invalid schema type {request.schema_type}") from None
         if schema_type not in SUPPORTED_TYPES:
             raise InvalidSchemaError(f"Invalid schema type {request.schema_type}")
+        for ref in request.references:
+            # Names are stored with the schema: refused here, before any store sees one
+            # (stored references are not judged again, so old rows stay readable).
+            if not name_is_valid(ref.name):
+                raise InvalidSchemaError(
+                    f"Invalid schema, details: reference name {ref.name!a} holds a control "
+                    "character or a lone surrogate"
+                )
         refs, texts, ref_key = self._resolve_references(request.references, tx)
         key = ("request", schema_type, request.schema, ref_key, normalize)
         parsed = self.cache.parsed.get(key)

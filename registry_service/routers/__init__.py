@@ -1,9 +1,11 @@
 """One router per REST resource; each turns HTTP into ``RegistryService`` calls.
 
 Subjects may contain ``/`` (Protobuf references use import paths such as
-``common/address.proto`` as subjects, which clients send as ``%2F``). Starlette decodes
-the path before routing, so subject parameters use the ``path`` converter and routes
-with more path after the subject are declared before the shorter ones.
+``common/address.proto`` as subjects, which clients send as ``%2F``). Every path
+parameter is declared ``{name:segment}``: exactly one segment of the raw path, decoded
+after the split (``paths``), so ``%2F`` never moves a request to another route and a
+parameter never spans segments. No route may use ``path`` or the plain ``str``
+converter: those would see the canonical path's escapes or cross segments.
 
 Handlers that can be answered from the cache are ``async`` and try the service's
 ``cached_*`` method first; everything that may wait on the database runs on a worker
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+import registry_service.paths  # noqa: F401  (registers the "segment" converter first)
 from registry_service.service import RegistryService
 
 

@@ -14,7 +14,7 @@ from registry_service.service import parse_version
 router = APIRouter()
 
 
-@router.post("/compatibility/subjects/{subject:path}/versions/{version}")
+@router.post("/compatibility/subjects/{subject:segment}/versions/{version:segment}")
 async def against_version(
     request: Request,
     subject: str,
@@ -32,7 +32,7 @@ async def against_version(
     )
 
 
-@router.post("/compatibility/subjects/{subject:path}/versions")
+@router.post("/compatibility/subjects/{subject:segment}/versions")
 async def against_all(
     request: Request, subject: str, normalize: bool = False, verbose: bool = False
 ) -> Response:

@@ -46,7 +46,7 @@ async def delete_global(request: Request) -> Response:
     return json_response(await run_in_threadpool(service_of(request).delete_config, None))
 
 
-@router.get("/config/{subject:path}")
+@router.get("/config/{subject:segment}")
 async def get_subject(
     request: Request,
     subject: str,
@@ -57,7 +57,7 @@ async def get_subject(
     )
 
 
-@router.put("/config/{subject:path}")
+@router.put("/config/{subject:segment}")
 async def put_subject(request: Request, subject: str) -> Response:
     body = await read_body(request, ConfigUpdateRequest)
     return json_response(
@@ -67,7 +67,7 @@ async def put_subject(request: Request, subject: str) -> Response:
     )
 
 
-@router.delete("/config/{subject:path}")
+@router.delete("/config/{subject:segment}")
 async def delete_subject(request: Request, subject: str) -> Response:
     return json_response(
         await run_in_threadpool(service_of(request).delete_config, _scope(subject))

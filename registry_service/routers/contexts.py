@@ -18,7 +18,7 @@ async def list_contexts(request: Request, offset: int = 0, limit: int = -1) -> R
     return json_response(paginate(service_of(request).contexts(), offset, limit))
 
 
-@router.delete("/contexts/{context:path}")
+@router.delete("/contexts/{context:segment}")
 async def delete_context(request: Request, context: str) -> Response:
     await run_in_threadpool(service_of(request).delete_context, context)
     return Response(status_code=204)

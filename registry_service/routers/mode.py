@@ -36,7 +36,7 @@ async def delete_global(request: Request) -> Response:
     return json_response(await run_in_threadpool(service_of(request).delete_mode, None))
 
 
-@router.get("/mode/{subject:path}")
+@router.get("/mode/{subject:segment}")
 async def get_subject(
     request: Request,
     subject: str,
@@ -47,7 +47,7 @@ async def get_subject(
     )
 
 
-@router.put("/mode/{subject:path}")
+@router.put("/mode/{subject:segment}")
 async def put_subject(request: Request, subject: str, force: bool = False) -> Response:
     body = await read_body(request, ModeUpdateRequest)
     return json_response(
@@ -55,6 +55,6 @@ async def put_subject(request: Request, subject: str, force: bool = False) -> Re
     )
 
 
-@router.delete("/mode/{subject:path}")
+@router.delete("/mode/{subject:segment}")
 async def delete_subject(request: Request, subject: str) -> Response:
     return json_response(await run_in_threadpool(service_of(request).delete_mode, _scope(subject)))

@@ -27,7 +27,7 @@ async def health(request: Request) -> Response:
     return json_response(await run_in_threadpool(service_of(request).health))
 
 
-@router.get("/associations/resources/{namespace}/{name:path}")
+@router.get("/associations/resources/{namespace:segment}/{name:segment}")
 async def associations(namespace: str, name: str) -> Response:
     """confluent-kafka >= 2.14 asks this before its first serialize and falls back to
     ``{topic}-value`` only on a 404; associations are not implemented here."""
@@ -39,6 +39,6 @@ async def create_association() -> Response:
     raise AssociationsNotSupportedError()
 
 
-@router.delete("/associations/resources/{resource_id:path}")
+@router.delete("/associations/resources/{resource_id:segment}")
 async def delete_associations(resource_id: str) -> Response:
     raise AssociationNotFoundError(resource_id)

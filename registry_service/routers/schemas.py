@@ -58,7 +58,7 @@ async def list_schemas(
     return json_response(paginate(items, offset, limit))
 
 
-@router.get("/schemas/ids/{schema_id}")
+@router.get("/schemas/ids/{schema_id:segment}")
 async def schema_by_id(
     request: Request,
     schema_id: str,
@@ -76,19 +76,19 @@ async def schema_by_id(
     )
 
 
-@router.get("/schemas/guids/{guid}")
+@router.get("/schemas/guids/{guid:segment}")
 async def schema_by_guid(
     request: Request, guid: str, fmt: str | None = Query(None, alias="format")
 ) -> Response:
     return json_response(await run_in_threadpool(service_of(request).schema_by_guid, guid, fmt))
 
 
-@router.get("/schemas/guids/{guid}/ids")
+@router.get("/schemas/guids/{guid:segment}/ids")
 async def ids_by_guid(request: Request, guid: str) -> Response:
     return json_response(await run_in_threadpool(service_of(request).ids_by_guid, guid))
 
 
-@router.get("/schemas/ids/{schema_id}/schema")
+@router.get("/schemas/ids/{schema_id:segment}/schema")
 async def schema_text_by_id(
     request: Request,
     schema_id: str,
@@ -101,7 +101,7 @@ async def schema_text_by_id(
     return Response(text, media_type=MEDIA_TYPE)
 
 
-@router.get("/schemas/ids/{schema_id}/subjects")
+@router.get("/schemas/ids/{schema_id:segment}/subjects")
 async def subjects_by_id(
     request: Request,
     schema_id: str,
@@ -116,7 +116,7 @@ async def subjects_by_id(
     return json_response(paginate(names, offset, limit))
 
 
-@router.get("/schemas/ids/{schema_id}/versions")
+@router.get("/schemas/ids/{schema_id:segment}/versions")
 async def versions_by_id(
     request: Request,
     schema_id: str,

@@ -36,7 +36,7 @@ async def list_subjects(
     return json_response(paginate(names, offset, limit))
 
 
-@router.get("/subjects/{subject:path}/metadata")
+@router.get("/subjects/{subject:segment}/metadata")
 async def latest_with_metadata(
     request: Request,
     subject: str,
@@ -54,7 +54,7 @@ async def latest_with_metadata(
     )
 
 
-@router.get("/subjects/{subject:path}/versions/{version}/referencedby")
+@router.get("/subjects/{subject:segment}/versions/{version:segment}/referencedby")
 async def referenced_by(
     request: Request,
     subject: str,
@@ -69,7 +69,7 @@ async def referenced_by(
     return json_response(paginate(ids, offset, limit))
 
 
-@router.get("/subjects/{subject:path}/versions/{version}/schema")
+@router.get("/subjects/{subject:segment}/versions/{version:segment}/schema")
 async def get_version_schema(
     request: Request,
     subject: str,
@@ -83,7 +83,7 @@ async def get_version_schema(
     return Response(text, media_type=MEDIA_TYPE)
 
 
-@router.get("/subjects/{subject:path}/versions/{version}")
+@router.get("/subjects/{subject:segment}/versions/{version:segment}")
 async def get_version(
     request: Request,
     subject: str,
@@ -101,7 +101,7 @@ async def get_version(
     )
 
 
-@router.delete("/subjects/{subject:path}/versions/{version}")
+@router.delete("/subjects/{subject:segment}/versions/{version:segment}")
 async def delete_version(
     request: Request, subject: str, version: str, permanent: bool = False
 ) -> Response:
@@ -111,7 +111,7 @@ async def delete_version(
     return json_response(deleted)
 
 
-@router.get("/subjects/{subject:path}/versions")
+@router.get("/subjects/{subject:segment}/versions")
 async def list_versions(
     request: Request,
     subject: str,
@@ -132,7 +132,7 @@ async def list_versions(
     return json_response(paginate(versions, offset, limit))
 
 
-@router.post("/subjects/{subject:path}/versions")
+@router.post("/subjects/{subject:segment}/versions")
 async def register(request: Request, subject: str, normalize: bool = False) -> Response:
     """Register (or find) a schema under ``subject``; the answer carries its global id."""
     body = await read_schema_request(request)
@@ -143,7 +143,7 @@ async def register(request: Request, subject: str, normalize: bool = False) -> R
     return json_response(await run_in_threadpool(service.register, subject, body, normalize))
 
 
-@router.post("/subjects/{subject:path}")
+@router.post("/subjects/{subject:segment}")
 async def lookup(
     request: Request,
     subject: str,
@@ -157,7 +157,7 @@ async def lookup(
     )
 
 
-@router.delete("/subjects/{subject:path}")
+@router.delete("/subjects/{subject:segment}")
 async def delete_subject(request: Request, subject: str, permanent: bool = False) -> Response:
     versions = await run_in_threadpool(service_of(request).delete_subject, subject, permanent)
     return json_response(versions)

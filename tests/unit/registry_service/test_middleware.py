@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from registry_service.middleware import _flag, _params, _plain_register_request, negotiate
+from registry_service.errors import RequestValidationFailed
+from registry_service.middleware import _flag, _is_plain, _params, negotiate
+from registry_service.models import schema_request_from_json
 
 V1 = b"application/vnd.schemaregistry.v1+json"
 GENERIC = b"application/vnd.schemaregistry+json"
@@ -78,9 +80,21 @@ def test_flags(value: str | None, expected: bool | None) -> None:
     ],
 )
 def test_plain_register_bodies_take_the_shortcut(body: bytes) -> None:
-    request = _plain_register_request(body)
-    assert request is not None
+    request = schema_request_from_json(body)
+    assert _is_plain(request)
     assert request.schema == '"string"' and request.schema_type == "AVRO"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"schema": "x", "references": [{"name": "a", "subject": "a", "version": 1}]}',
+        b'{"schema": "x", "id": 7}',
+        b'{"schema": "x", "version": 2}',
+    ],
+)
+def test_other_valid_bodies_go_to_the_router(body: bytes) -> None:
+    assert not _is_plain(schema_request_from_json(body))
 
 
 @pytest.mark.parametrize(
@@ -92,13 +106,19 @@ def test_plain_register_bodies_take_the_shortcut(body: bytes) -> None:
         b'{"schemaType": "AVRO"}',
         b'{"schema": 5}',
         b'{"schema": "x", "schemaType": 3}',
-        b'{"schema": "x", "references": [{"name": "a", "subject": "a", "version": 1}]}',
+        b'{"schema": "x", "schemaType": {}}',
+        b'{"schema": "x", "schemaType": false}',
+        b'{"schema": "x", "schemaType": 0}',
+        b'{"schema": "x", "schemaType": []}',
         b'{"schema": "x", "references": {}}',
-        b'{"schema": "x", "id": 7}',
-        b'{"schema": "x", "version": 2}',
+        b'{"schema": "x", "references": "a"}',
         b'{"schema": "x", "version": -1.0}',
         b'{"schema": "x", "version": true}',
+        b'{"schema": "x", "id": "7"}',
     ],
 )
-def test_other_bodies_go_to_the_router(body: bytes) -> None:
-    assert _plain_register_request(body) is None
+def test_malformed_bodies_are_refused_by_the_one_judgement(body: bytes) -> None:
+    """The shortcut and the router call the same function, so neither can take a body
+    the other refuses."""
+    with pytest.raises(RequestValidationFailed):
+        schema_request_from_json(body)
