@@ -4,8 +4,9 @@
 ``REGCAST_DATABASE_URL`` stops the process before it listens. The lifespan starts the
 cache watcher and closes the store on shutdown. Requests pass ``middleware.MediaTypes``
 (content negotiation), ``paths.PathSegments`` (the path's segments taken from the raw
-path, so ``%2F`` stays inside its segment) and ``middleware.HotPaths`` (cache hits of
-the two hottest reads, and plain registrations) before FastAPI routes them.
+path, so ``%2F`` stays inside its segment), ``middleware.RequestBodyLimit`` (413 above
+``max_request_bytes``) and ``middleware.HotPaths`` (cache hits of the two hottest reads,
+and plain registrations) before FastAPI routes them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from registry_service.errors import install_error_handlers
-from registry_service.middleware import HotPaths, MediaTypes
+from registry_service.middleware import HotPaths, MediaTypes, RequestBodyLimit
 from registry_service.paths import PathSegments
 from registry_service.routers import all_routers
 from registry_service.service import RegistryService
@@ -61,8 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in all_routers():
         app.include_router(router)
     # The last added runs first: negotiation, then the path's segments (which HotPaths
-    # and the routes both read), then the shortcuts.
+    # and the routes both read), then the body limit, then the shortcuts.
     app.add_middleware(HotPaths, service=service)
+    app.add_middleware(RequestBodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(PathSegments)
     app.add_middleware(MediaTypes)
     return app

@@ -10,6 +10,13 @@ encoder accepts: a path segment of invalid UTF-8 decodes to lone surrogates
 ``encode_json`` escapes any that reach an answer some other way, so an error body can
 always be encoded and never turns into a 500 of its own.
 
+413 (a request body above ``max_request_bytes``) is not one of Confluent's codes: its
+framework (rest-utils' ``WebApplicationExceptionMapper``) answers errors of the HTTP
+layer with the HTTP status as ``error_code`` (``{"error_code": 404, "message": "HTTP 404
+Not Found"}``), and this one is of that kind - decided from the headers or the byte
+count before any resource sees the request - so it is 413 with code 413. A schema above
+``max_schema_bytes`` inside an acceptable body is Confluent's own 42209.
+
 Hierarchy::
 
     RegistryError                      (status, error_code, message)
@@ -34,9 +41,11 @@ Hierarchy::
     │   ├── ReferenceExistsError           42206
     │   ├── ImportIdMismatchError          42207
     │   ├── InvalidSubjectError            42208
+    │   ├── SchemaTooLargeError            42209
     │   ├── ContextNotEmptyError           42211
     │   ├── AssociationsNotSupportedError  42212
     │   └── RequestValidationFailed        422 (malformed JSON, wrong types)
+    ├── RequestTooLargeError           413 (body above max_request_bytes; code 413)
     └── StoreFailure                   500
         ├── BackendStoreError              50001
         ├── OperationTimeoutError          50002
@@ -263,6 +272,19 @@ class InvalidSubjectError(UnprocessableError):
         super().__init__(f"The specified subject '{subject}' is not a valid.")
 
 
+class SchemaTooLargeError(UnprocessableError):
+    """The schema text is above ``max_schema_bytes`` (Confluent: above what one record of
+    its Kafka store may hold, about 1 MiB by default)."""
+
+    error_code = 42209
+
+    def __init__(self, size_bytes: int, limit_bytes: int) -> None:
+        super().__init__(
+            f"Schema is too large: {size_bytes} bytes of UTF-8, more than the {limit_bytes} "
+            "bytes this registry accepts (setting REGCAST_MAX_SCHEMA_BYTES)"
+        )
+
+
 class ContextNotEmptyError(UnprocessableError):
     error_code = 42211
 
@@ -272,6 +294,21 @@ class ContextNotEmptyError(UnprocessableError):
 
 class RequestValidationFailed(UnprocessableError):
     """Malformed JSON or a field of the wrong type (status and code 422)."""
+
+
+class RequestTooLargeError(RegistryError):
+    """The request body is above ``max_request_bytes`` (see the module docstring for the
+    code). The connection is closed after the answer rather than read to its end."""
+
+    status = 413
+    error_code = 413
+
+    def __init__(self, limit_bytes: int, size_bytes: int | None = None) -> None:
+        size = "more than" if size_bytes is None else f"{size_bytes} bytes,"
+        super().__init__(
+            f"Request body is too large: {size} the {limit_bytes} bytes this registry "
+            "accepts (setting REGCAST_MAX_REQUEST_BYTES)"
+        )
 
 
 class StoreFailure(RegistryError):

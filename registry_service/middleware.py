@@ -1,4 +1,4 @@
-"""Thin ASGI layers in front of the FastAPI routers: media types, and hot paths.
+"""Thin ASGI layers in front of the FastAPI routers: media types, body size, hot paths.
 
 ``MediaTypes`` (outermost) does Confluent's content negotiation: answers are JSON under
 ``application/vnd.schemaregistry.v1+json`` unless the request's ``Accept`` asks only for
@@ -7,6 +7,14 @@ the label; an ``Accept`` naming none of the three (nor a wildcard) gets 406, as 
 Confluent's and Karapace's registries. Request bodies are read as JSON whatever their
 ``Content-Type`` (see ``models``). (``paths.PathSegments``, next in line, makes the
 path's segments those of the raw path.)
+
+``RequestBodyLimit`` refuses a body above ``max_request_bytes`` with 413 (code 413, see
+``errors``) before it is read: at once when ``Content-Length`` says so, without reading
+a byte of the body, and for a body of unknown length (chunked) as soon as the bytes
+received pass the limit, so nothing buffers more than the limit. The answer closes the
+connection (``Connection: close``) instead of reading the rest of the body to keep it.
+The server's event loop only ever waits for body bytes, so a slow or huge body holds up
+its own request and no other.
 
 ``HotPaths`` answers the calls every serializer and deserializer makes -
 ``GET /schemas/ids/{id}``, ``GET /subjects/{s}/versions/{v}`` and registering a schema
@@ -39,6 +47,7 @@ from registry_service.errors import (
     MEDIA_TYPE,
     InvalidVersionError,
     RegistryError,
+    RequestTooLargeError,
     encode_json,
     store_failure,
 )
@@ -63,6 +72,8 @@ _ID_PARAMS = frozenset({"subject", "format", "fetchMaxId"})
 _VERSION_PARAMS = frozenset({"deleted", "format"})
 _REGISTER_PARAMS = frozenset({"normalize"})
 _MAX_SHORTCUT_BODY_BYTES = 256 * 1024  # larger register bodies go the ordinary way
+_CLOSE = (b"connection", b"close")
+_BODILESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 
 
 def negotiate(accept: bytes | None) -> bytes | None:
@@ -128,12 +139,63 @@ class MediaTypes:
         await self.app(scope, receive, relabel)
 
 
+class RequestBodyLimit:
+    """413 for bodies above ``max_bytes``, before they are read (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in _BODILESS:
+            # No handler of these reads a body, so none is buffered: the server reads
+            # and drops whatever was sent after the answer.
+            await self.app(scope, receive, send)
+            return
+        length = _content_length(scope)
+        if length is not None:
+            if length > self.max_bytes:
+                refusal = RequestTooLargeError(self.max_bytes, length)
+                await _send_json(send, refusal.status, encode_json(refusal.body()), _V1, True)
+                return
+            # The server delivers no more than Content-Length: nothing to count.
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, *_counted(receive, send, self.max_bytes))
+
+
+def _counted(receive: Any, send: Any, max_bytes: int) -> tuple[Any, Any]:
+    """``receive`` that raises ``RequestTooLargeError`` once more than ``max_bytes`` of
+    body arrived (whoever reads it answers that error as any other), and ``send`` that
+    then adds ``Connection: close`` to the answer."""
+    received = 0
+    refused = False
+
+    async def counting_receive() -> Any:
+        nonlocal received, refused
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > max_bytes:
+                refused = True
+                raise RequestTooLargeError(max_bytes)
+        return message
+
+    async def closing_send(message: dict[str, Any]) -> None:
+        if refused and message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), _CLOSE]
+        await send(message)
+
+    return counting_receive, closing_send
+
+
 class HotPaths:
     """Cached reads and plain registrations, before routing (see the module docstring)."""
 
     def __init__(self, app: ASGIApp, service: RegistryService) -> None:
         self.app = app
         self.service = service
+        self.max_schema_bytes = service.settings.max_schema_bytes
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope.get("root_path"):
@@ -180,7 +242,7 @@ class HotPaths:
         raw = b"".join(chunks)
         replay = _replay(raw, None, receive)
         # The routers' own judgement of the body: its refusals are answered from here.
-        request = schema_request_from_json(raw)
+        request = schema_request_from_json(raw, self.max_schema_bytes)
         if not _is_plain(request):
             return None, replay
         body = self.service.cached_register(subject, request, normalize)
@@ -232,9 +294,13 @@ def _is_plain(request: SchemaRequest) -> bool:
 
 
 def _content_length(scope: dict[str, Any]) -> int | None:
+    """The request's Content-Length, None when it has none (the server has already
+    refused a malformed one); absurdly long values count as larger than any limit."""
     for name, value in scope["headers"]:
         if name == b"content-length":
-            return int(value) if value.isdigit() else None
+            if not value.isdigit():
+                return None
+            return int(value) if len(value) <= 18 else 10**18
     return None
 
 
@@ -275,7 +341,11 @@ def _flag(value: str | None) -> bool | None:
     return None
 
 
-async def _send_json(send: Any, status: int, body: bytes, media: bytes) -> None:
+async def _send_json(
+    send: Any, status: int, body: bytes, media: bytes, close: bool = False
+) -> None:
     headers = [(b"content-type", media), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append(_CLOSE)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

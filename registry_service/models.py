@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 from registry_service.errors import (
     InvalidSchemaError,
     RequestValidationFailed,
+    SchemaTooLargeError,
 )
 from registry_service.formats import SchemaReference
 from registry_service.service import SchemaRequest
@@ -58,8 +59,9 @@ class RegisterSchemaRequest(BaseModel):
     metadata: Any = None
     rule_set: Any = Field(default=None, alias="ruleSet")
 
-    def to_request(self) -> SchemaRequest:
-        """The service's request; 42201 for a schema holding NUL.
+    def to_request(self, max_schema_bytes: int) -> SchemaRequest:
+        """The service's request; 42209 for a schema above ``max_schema_bytes`` and 42201
+        for one holding NUL.
 
         NUL is valid in no format (JSON and .proto text allow no raw control characters
         where a NUL could stand, a base64 descriptor has none) and PostgreSQL cannot store
@@ -68,6 +70,10 @@ class RegisterSchemaRequest(BaseModel):
         invalid type, as in Confluent).
         """
         schema = self.schema_
+        if len(schema) * 4 > max_schema_bytes:  # else even 4-byte characters fit
+            size = len(schema) if schema.isascii() else _utf8_length(schema)
+            if size > max_schema_bytes:
+                raise SchemaTooLargeError(size, max_schema_bytes)
         if "\x00" in schema:
             raise InvalidSchemaError(
                 "Invalid schema, details: the schema text holds a NUL character (U+0000)"
@@ -111,6 +117,10 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _utf8_length(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def _validate(raw: bytes, model: type[M]) -> M:
     """``raw`` as a JSON object validated by ``model``, or a 422 naming what is wrong."""
     if not raw.strip():
@@ -132,10 +142,11 @@ async def read_body(request: Request, model: type[M]) -> M:
     return _validate(await request.body(), model)
 
 
-def schema_request_from_json(raw: bytes) -> SchemaRequest:
+def schema_request_from_json(raw: bytes, max_schema_bytes: int) -> SchemaRequest:
     """A register / lookup / compatibility body, judged (see the module docstring)."""
-    return _validate(raw, RegisterSchemaRequest).to_request()
+    return _validate(raw, RegisterSchemaRequest).to_request(max_schema_bytes)
 
 
 async def read_schema_request(request: Request) -> SchemaRequest:
-    return schema_request_from_json(await request.body())
+    settings = request.app.state.settings
+    return schema_request_from_json(await request.body(), settings.max_schema_bytes)

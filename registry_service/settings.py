@@ -19,6 +19,14 @@ from registry_service.formats import CompatibilityLevel
 
 DEFAULT_DATABASE_URL = "sqlite:///./regcast-registry.db"
 
+# Confluent's registry refuses a schema bigger than one record of its Kafka store may be
+# (the producer's max.request.size, 1 MiB by default: 42209). Its HTTP layer (Jetty under
+# rest-utils) has no body limit of its own. A body holds the schema JSON-escaped: ``"``
+# becomes ``\"`` and, from some clients, every non-ASCII character a 6-byte ``\uXXXX``
+# (12 for a pair), so 8 MiB carries any 1 MiB schema with its references.
+DEFAULT_MAX_SCHEMA_BYTES = 1024 * 1024
+DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
+
 
 class Mode(StrEnum):
     """Registry modes (``/mode``): what writes a scope accepts."""
@@ -72,6 +80,18 @@ class Settings(BaseSettings):
         "(0 disables the watcher: only this process's writes invalidate)",
     )
     cache_max_schemas: int = Field(default=10_000, ge=0)
+    max_request_bytes: int = Field(
+        default=DEFAULT_MAX_REQUEST_BYTES,
+        ge=1024,
+        description="Largest request body accepted; a larger one gets 413 (code 413) as soon "
+        "as its Content-Length, or the bytes read so far, say so",
+    )
+    max_schema_bytes: int = Field(
+        default=DEFAULT_MAX_SCHEMA_BYTES,
+        ge=1,
+        description="Largest schema text (UTF-8 bytes) in register, lookup and compatibility "
+        "bodies; a larger one gets 42209",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -1,5 +1,6 @@
 """registry_service.middleware: content negotiation and what the cached-read shortcut
-accepts. The layers themselves run in tests/integration/registry/test_api.py."""
+accepts. The layers themselves run in tests/integration/registry/test_api.py (and
+test_request_limits.py)."""
 
 from __future__ import annotations
 
@@ -70,6 +71,9 @@ def test_flags(value: str | None, expected: bool | None) -> None:
     assert _flag(value) is expected
 
 
+LIMIT = 1024 * 1024
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -80,7 +84,7 @@ def test_flags(value: str | None, expected: bool | None) -> None:
     ],
 )
 def test_plain_register_bodies_take_the_shortcut(body: bytes) -> None:
-    request = schema_request_from_json(body)
+    request = schema_request_from_json(body, LIMIT)
     assert _is_plain(request)
     assert request.schema == '"string"' and request.schema_type == "AVRO"
 
@@ -94,7 +98,7 @@ def test_plain_register_bodies_take_the_shortcut(body: bytes) -> None:
     ],
 )
 def test_other_valid_bodies_go_to_the_router(body: bytes) -> None:
-    assert not _is_plain(schema_request_from_json(body))
+    assert not _is_plain(schema_request_from_json(body, LIMIT))
 
 
 @pytest.mark.parametrize(
@@ -121,4 +125,4 @@ def test_malformed_bodies_are_refused_by_the_one_judgement(body: bytes) -> None:
     """The shortcut and the router call the same function, so neither can take a body
     the other refuses."""
     with pytest.raises(RequestValidationFailed):
-        schema_request_from_json(body)
+        schema_request_from_json(body, LIMIT)
