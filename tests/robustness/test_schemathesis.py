@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import Case, GenerationMode
 
+from registry_service.formats import CompatibilityLevel
 from tests.robustness.conftest import Registry, check_status_and_body
 
 EXAMPLES_PER_MODE = 20
@@ -50,15 +51,7 @@ _SCHEMA_REQUEST = {
     },
     "required": ["schema"],
 }
-_LEVELS = [
-    "BACKWARD",
-    "BACKWARD_TRANSITIVE",
-    "FORWARD",
-    "FORWARD_TRANSITIVE",
-    "FULL",
-    "FULL_TRANSITIVE",
-    "NONE",
-]
+_LEVELS = [level.value for level in CompatibilityLevel]
 _CONFIG = {
     "type": "object",
     "properties": {
