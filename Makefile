@@ -11,7 +11,15 @@ STAMP := $(VENV)/.installed
 NATIVE := $(VENV)/.native
 NATIVE_SOURCES := $(wildcard producer/*.py producer/records/*.py) setup.py
 
-.PHONY: install native demo test lint typecheck soak bench clean
+.PHONY: install native demo test lint typecheck soak bench clean tools
+
+# Programs the tests run that are not Python packages: socat is the TLS terminator
+# (OpenSSL) the producer's TLS tests connect through. Installed from Debian when missing.
+tools:
+	@command -v socat >/dev/null 2>&1 || { \
+	echo "installing socat (Debian package) for the TLS tests"; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends socat >/dev/null; }
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,7 +51,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(NATIVE) lint typecheck
+test: $(NATIVE) tools lint typecheck
 	$(BIN)/pytest
 	REGCAST_PURE_PYTHON=1 $(BIN)/pytest -q tests/unit/producer tests/integration/producer/test_producer_tansu.py \
 		tests/integration/producer/test_producer_faults.py

@@ -44,7 +44,7 @@ from producer.partitioner import (
 )
 from producer.protocol.error_codes import error_for_code
 from producer.records import record_size_upper_bound_bytes
-from producer.security import require_network_support
+from producer.security import network_security, require_network_support
 from producer.sender import Sender
 
 __all__ = ["Producer", "SendContext"]
@@ -102,6 +102,7 @@ class Producer:
             max_in_flight_requests_per_connection=config.max_in_flight_requests_per_connection,
             reconnect_backoff_ms=config.reconnect_backoff_ms,
             reconnect_backoff_max_ms=config.reconnect_backoff_max_ms,
+            security=network_security(config),
         )
         self._sender = Sender(
             config,

@@ -84,6 +84,7 @@ from producer.protocol import (
     peek_correlation_id,
 )
 from producer.protocol.error_codes import error_for_code
+from producer.security import NetworkSecurity
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,7 @@ class NetworkClient:
         receive_buffer_bytes: int = DEFAULT_RECEIVE_BUFFER_BYTES,
         socket_send_buffer_bytes: int = -1,
         socket_receive_buffer_bytes: int = -1,
+        security: NetworkSecurity | None = None,
     ) -> None:
         if request_timeout_ms <= 0:
             raise ProducerError(f"request_timeout_ms must be > 0, got {request_timeout_ms}")
@@ -202,10 +204,12 @@ class NetworkClient:
             jitter=reconnect_backoff_jitter,
             rng=self._rng,
         )
+        self._security = security or NetworkSecurity()
         self._selector = Selector(
             receive_buffer_bytes=receive_buffer_bytes,
             socket_send_buffer_bytes=socket_send_buffer_bytes,
             socket_receive_buffer_bytes=socket_receive_buffer_bytes,
+            ssl_context=self._security.ssl_context,
         )
         self._api_versions: dict[int, dict[int, tuple[int, int]]] = {}
         self._connect_started_ms: dict[int, int] = {}

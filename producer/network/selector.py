@@ -29,6 +29,7 @@ import errno
 import os
 import selectors
 import socket
+from typing import TYPE_CHECKING
 
 from producer.errors import BrokerConnectionError, DisconnectError, ProtocolError
 from producer.network.channel import (
@@ -36,6 +37,9 @@ from producer.network.channel import (
     DEFAULT_RECEIVE_BUFFER_BYTES,
     KafkaChannel,
 )
+
+if TYPE_CHECKING:
+    import ssl
 
 _READ = selectors.EVENT_READ
 _WRITE = selectors.EVENT_WRITE
@@ -51,8 +55,10 @@ class Selector:
         max_receive_size_bytes: int = DEFAULT_MAX_RECEIVE_SIZE_BYTES,
         socket_send_buffer_bytes: int = -1,
         socket_receive_buffer_bytes: int = -1,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._selector = selectors.DefaultSelector()
+        self._ssl_context = ssl_context
         self._channels: dict[int, KafkaChannel] = {}
         self._receive_buffer_bytes = receive_buffer_bytes
         self._max_receive_size_bytes = max_receive_size_bytes

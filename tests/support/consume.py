@@ -31,12 +31,14 @@ def consume_all(
     expected: int | None = None,
     timeout_s: float = 30.0,
     idle_s: float = 1.0,
+    config: dict[str, object] | None = None,
 ) -> list[ConsumedRecord]:
     """Every record of every partition of ``topic``, from the beginning.
 
     Stops when ``expected`` records were read, or when every partition reached its end
     and nothing new came for ``idle_s``; raises on a consumer error (a bad CRC, a
-    corrupt batch) and on ``timeout_s``.
+    corrupt batch) and on ``timeout_s``. ``config`` adds or overrides librdkafka settings
+    (``security.protocol``, ``ssl.ca.location``, ``sasl.*``) to read over a secured listener.
     """
     consumer = Consumer(
         {
@@ -50,6 +52,7 @@ def consume_all(
             "max.partition.fetch.bytes": 16 * 1024 * 1024,
             "log_level": 0,
         }
+        | (config or {})
     )
     try:
         metadata = consumer.list_topics(topic, timeout=10)
