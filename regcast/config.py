@@ -15,6 +15,10 @@ The file sits at the root of a repository that keeps its schemas in git, so that
     type = "avro"                        # optional; inferred from .avsc / .proto
     message = "regcast.demo.Order"       # optional, .proto only: the message produced
 
+    [kafka]                              # optional: the producer's security settings
+    security_protocol = "SASL_SSL"       # (no secrets: see regcast.kafka_settings)
+    sasl_mechanism = "SCRAM-SHA-512"
+
 Files not listed get a subject by convention (:func:`conventional_subject`). Every
 error names the file and the entry, and is raised as :class:`ConfigError`.
 """
@@ -28,6 +32,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from regcast.kafka_settings import KafkaTableError, parse_kafka_table
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
@@ -110,6 +116,8 @@ class RegcastConfig:
     registry_url: str | None = None
     proto_include: tuple[Path, ...] = ()
     schemas: tuple[SchemaEntry, ...] = ()
+    #: ``[kafka]``: non-secret security settings by regcast.toml name (paths resolved)
+    kafka: Mapping[str, Any] = field(default_factory=dict)
     _by_path: Mapping[Path, SchemaEntry] = field(default_factory=dict, repr=False)
 
     @property
@@ -159,7 +167,7 @@ def load_config(path: Path | None) -> RegcastConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
     root = path.resolve().parent
-    known = {"registry", "protobuf", "schemas"}
+    known = {"registry", "protobuf", "schemas", "kafka"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown table(s) {unknown}; expected {sorted(known)}")
@@ -176,6 +184,14 @@ def load_config(path: Path | None) -> RegcastConfig:
     if not isinstance(include_raw, list) or not all(isinstance(i, str) for i in include_raw):
         raise ConfigError(f"{path} [protobuf]: 'include' must be a list of folder paths")
     include = tuple((root / i).resolve() for i in include_raw)
+
+    kafka_table = data.get("kafka", {})
+    if not isinstance(kafka_table, dict):
+        raise ConfigError(f"{path}: [kafka] must be a table")
+    try:
+        kafka = parse_kafka_table(kafka_table, f"{path} [kafka]", root)
+    except KafkaTableError as exc:
+        raise ConfigError(str(exc)) from None
 
     raw_entries = data.get("schemas", [])
     if not isinstance(raw_entries, list):
@@ -205,4 +221,11 @@ def load_config(path: Path | None) -> RegcastConfig:
         entry = SchemaEntry(resolved, subject, schema_type, message)
         entries.append(entry)
         by_path[resolved] = entry
-    return RegcastConfig(path.resolve(), registry_url, include, tuple(entries), by_path)
+    return RegcastConfig(
+        source=path.resolve(),
+        registry_url=registry_url,
+        proto_include=include,
+        schemas=tuple(entries),
+        kafka=kafka,
+        _by_path=by_path,
+    )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,7 +96,11 @@ class DeliveryStats:
 
 
 def broker_reachable(bootstrap: str, timeout_s: float = 3.0) -> str | None:
-    """None if some bootstrap address accepts TCP; else why none did (fail fast)."""
+    """None if some bootstrap address accepts TCP; else why none did (fail fast).
+
+    A TCP connect and close, no byte sent: the same check for every security protocol
+    (TLS and SASL problems are the producer's to report, with their typed errors).
+    """
     problems: list[str] = []
     for address in bootstrap.split(","):
         host, _, port = address.strip().rpartition(":")
@@ -118,8 +122,13 @@ def open_producer(
     client_id: str,
     linger_ms: int = 5,
     compression: str = "none",
+    security: Mapping[str, Any] | None = None,
 ) -> Any:
-    """A :class:`producer.Producer` for the CLI; blocking calls give up after ``timeout_s``."""
+    """A :class:`producer.Producer` for the CLI; blocking calls give up after ``timeout_s``.
+
+    ``security`` holds the producer's security keyword arguments
+    (:func:`regcast.commands._kafka.kafka_security`).
+    """
     from producer import Producer
 
     timeout_ms = int(timeout_s * 1000)
@@ -134,4 +143,5 @@ def open_producer(
         request_timeout_ms=request_timeout_ms,
         # Kafka requires delivery.timeout.ms >= linger.ms + request.timeout.ms.
         delivery_timeout_ms=max(timeout_ms, linger_ms + request_timeout_ms),
+        **(security or {}),
     )

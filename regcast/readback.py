@@ -23,6 +23,15 @@ I/O
 ---
 One blocking socket per broker, one request in flight, every wait bounded by the
 caller's deadline. Everything runs on the caller's thread.
+
+Security
+--------
+``security`` takes the producer's security keyword arguments. For ``SSL`` each socket
+is wrapped in the very ``ssl.SSLContext`` the producer builds from them
+(:func:`producer.security.network_security`: the same CA, client certificate and
+hostname check), so what the demo reads back travels as protected as what it sent.
+SASL is refused with :class:`ReadBackError` before any connection: this reader does not
+authenticate, and it will not try a secured cluster without its credentials.
 """
 
 from __future__ import annotations
@@ -30,9 +39,9 @@ from __future__ import annotations
 import socket
 import struct
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from producer.errors import ProducerError
 from producer.protocol import ApiKey, decode_response, encode_request
@@ -41,6 +50,9 @@ from producer.protocol.codec import SUPPORTED_VERSIONS
 from producer.protocol.error_codes import NONE, spec_for_code
 from producer.protocol.primitives import Reader
 from producer.records import decode_record_batches
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = [
     "FETCH_VERSION",
@@ -172,15 +184,40 @@ def complete_batches_bytes(records: bytes) -> bytes:
 class _Connection:
     """A blocking socket to one broker; request and response in lock step."""
 
-    def __init__(self, host: str, port: int, client_id: str, deadline: float) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        client_id: str,
+        deadline: float,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.where = f"{host}:{port}"
         self.client_id = client_id
         self._deadline = deadline
         self._correlation_id = 0
         try:
-            self._sock = socket.create_connection((host, port), timeout=self._remaining())
+            sock = socket.create_connection((host, port), timeout=self._remaining())
         except OSError as exc:
             raise ReadBackError(f"cannot connect to {self.where}: {exc}") from exc
+        if ssl_context is None:
+            self._sock: socket.socket = sock
+            return
+        import ssl
+
+        try:  # the handshake runs here, bounded by the socket's timeout
+            self._sock = ssl_context.wrap_socket(sock, server_hostname=host)
+        except ssl.SSLCertVerificationError as exc:
+            sock.close()
+            raise ReadBackError(
+                f"TLS handshake with {self.where} failed: the broker's certificate was "
+                f"refused ({exc.verify_message})"
+            ) from None
+        except OSError as exc:  # ssl.SSLError, a timeout, a reset
+            sock.close()
+            raise ReadBackError(
+                f"TLS handshake with {self.where} failed: {exc} (is it a TLS listener?)"
+            ) from None
 
     def _remaining(self) -> float:
         remaining = self._deadline - time.monotonic()
@@ -262,13 +299,16 @@ def read_back(
     timeout_s: float = 20.0,
     client_id: str = "regcast-readback",
     on_progress: Callable[[int], None] | None = None,
+    security: Mapping[str, Any] | None = None,
 ) -> dict[Position, FetchedRecord]:
     """Fetch the records at ``positions``; those found, by position.
 
     A position the broker does not have by the deadline is simply absent from the
     result. Raises :class:`ReadBackError` when no broker can be reached, a broker
-    answers an error code, or its bytes do not decode (a CRC mismatch included).
+    answers an error code, or its bytes do not decode (a CRC mismatch included), and
+    for ``security`` it cannot honour (SASL) or whose TLS files do not load.
     """
+    ssl_context = _ssl_context(bootstrap, security or {})
     deadline = time.monotonic() + timeout_s
     # Socket waits get a grace period: a Fetch sent just before the deadline may be held
     # by the broker for its max wait, and that is not a failure to talk to it.
@@ -280,7 +320,7 @@ def read_back(
         return {}
     connections: dict[tuple[str, int], _Connection] = {}
     try:
-        leaders = _leaders(bootstrap, state, client_id, io_deadline, connections)
+        leaders = _leaders(bootstrap, state, client_id, io_deadline, connections, ssl_context)
         while any(state.wanted.values()) and time.monotonic() < deadline:
             progressed = False
             for address, partitions in leaders.items():
@@ -289,7 +329,7 @@ def read_back(
                     continue
                 connection = connections.get(address)
                 if connection is None:
-                    connection = _Connection(*address, client_id, io_deadline)
+                    connection = _Connection(*address, client_id, io_deadline, ssl_context)
                     connections[address] = connection
                 progressed |= _fetch_once(connection, live, state, deadline)
             if on_progress is not None:
@@ -304,12 +344,32 @@ def read_back(
     return state.found
 
 
+def _ssl_context(bootstrap: str, security: Mapping[str, Any]) -> ssl.SSLContext | None:
+    """The producer's TLS context for these settings; None for plaintext."""
+    protocol = str(security.get("security_protocol", "PLAINTEXT")).upper()
+    if protocol.startswith("SASL_"):
+        raise ReadBackError(
+            f"security_protocol {protocol}: the read-back does not authenticate with SASL"
+        )
+    if protocol == "PLAINTEXT":
+        return None
+    from producer.config import ProducerConfig
+    from producer.security import network_security
+
+    try:  # ConfigError names the setting, never a password
+        config = ProducerConfig.from_settings({"bootstrap_servers": bootstrap, **security})
+        return network_security(config).ssl_context
+    except ProducerError as exc:
+        raise ReadBackError(f"bad security setting: {exc}") from None
+
+
 def _leaders(
     bootstrap: str,
     state: _State,
     client_id: str,
     deadline: float,
     connections: dict[tuple[str, int], _Connection],
+    ssl_context: ssl.SSLContext | None,
 ) -> dict[tuple[str, int], list[tuple[str, int]]]:
     """Leader address -> the partitions it leads, from the first bootstrap that answers."""
     problems: list[str] = []
@@ -318,7 +378,7 @@ def _leaders(
         if not host or not port.isdigit():
             raise ReadBackError(f"bad bootstrap address {address!r}: expected host:port")
         try:
-            connection = _Connection(host.strip("[]"), int(port), client_id, deadline)
+            connection = _Connection(host.strip("[]"), int(port), client_id, deadline, ssl_context)
         except ReadBackError as exc:
             problems.append(str(exc))
             continue

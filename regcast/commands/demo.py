@@ -68,6 +68,23 @@ from regcast.commands._common import (
     registry_errors,
     sigterm_as_interrupt,
 )
+from regcast.commands._kafka import (
+    SaslMechanismOption,
+    SaslOauthbearerClientIdOption,
+    SaslOauthbearerClientSecretOption,
+    SaslOauthbearerScopeOption,
+    SaslOauthbearerTokenEndpointUrlOption,
+    SaslPasswordOption,
+    SaslUsernameOption,
+    SecurityProtocolOption,
+    SslCafileOption,
+    SslCertfileOption,
+    SslCheckHostnameOption,
+    SslKeyfileOption,
+    SslPasswordOption,
+    kafka_security,
+    uses_sasl,
+)
 from regcast.commands.produce import build_serializer, print_errors, summary_table
 from regcast.config import RegcastConfig, load_config
 from regcast.demo_data import avro_order, index_of, order_key, protobuf_order, salt_of
@@ -244,6 +261,19 @@ def demo(
         float, typer.Option("--timeout", help="Seconds to wait for the broker.", min=0.1)
     ] = 30.0,
     config_path: ConfigOption = None,
+    security_protocol: SecurityProtocolOption = None,
+    ssl_cafile: SslCafileOption = None,
+    ssl_certfile: SslCertfileOption = None,
+    ssl_keyfile: SslKeyfileOption = None,
+    ssl_password: SslPasswordOption = None,
+    ssl_check_hostname: SslCheckHostnameOption = None,
+    sasl_mechanism: SaslMechanismOption = None,
+    sasl_username: SaslUsernameOption = None,
+    sasl_password: SaslPasswordOption = None,
+    sasl_oauthbearer_token_endpoint_url: SaslOauthbearerTokenEndpointUrlOption = None,
+    sasl_oauthbearer_client_id: SaslOauthbearerClientIdOption = None,
+    sasl_oauthbearer_client_secret: SaslOauthbearerClientSecretOption = None,
+    sasl_oauthbearer_scope: SaslOauthbearerScopeOption = None,
 ) -> None:
     """Run the whole pipeline: registry, broker, schemas, typed records, read-back.
 
@@ -252,11 +282,44 @@ def demo(
     (Avro and Protobuf) with a progress bar, reads a sample back through serdes, and
     prints throughput and the bytes saved against embedding schemas. Ctrl-C (or
     SIGTERM) stops it cleanly.
+
+    With --bootstrap, the --security-protocol, --ssl-* and --sasl-* settings (also from
+    REGCAST_KAFKA_<SETTING> and regcast.toml's [kafka]) are used by the producer and the
+    read-back alike; the Tansu the demo starts itself listens in plaintext.
     """
     config = load_cli_config(config_path)
     root = _repo_root(config)
     if config.source is None:
         config = load_config(root / "regcast.toml")
+    security = kafka_security(
+        config,
+        bootstrap or "127.0.0.1:9092",
+        security_protocol=security_protocol,
+        ssl_cafile=ssl_cafile,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        ssl_password=ssl_password,
+        ssl_check_hostname=ssl_check_hostname,
+        sasl_mechanism=sasl_mechanism,
+        sasl_username=sasl_username,
+        sasl_password=sasl_password,
+        sasl_oauthbearer_token_endpoint_url=sasl_oauthbearer_token_endpoint_url,
+        sasl_oauthbearer_client_id=sasl_oauthbearer_client_id,
+        sasl_oauthbearer_client_secret=sasl_oauthbearer_client_secret,
+        sasl_oauthbearer_scope=sasl_oauthbearer_scope,
+    )
+    protocol = str(security.get("security_protocol", "PLAINTEXT")).upper()
+    if bootstrap is None and protocol != "PLAINTEXT":
+        fail(
+            f"security_protocol {protocol} is set (flag, REGCAST_KAFKA_SECURITY_PROTOCOL or "
+            "regcast.toml [kafka]), but the Tansu the demo starts listens in plaintext: "
+            "pass --bootstrap for a secured cluster, or unset it"
+        )
+    if sample > 0 and uses_sasl(security):
+        fail(
+            f"the demo's read-back (regcast.readback) does not authenticate with SASL, and "
+            f"security_protocol is {protocol}: pass --sample 0 to produce without reading back"
+        )
     missing = [str(f) for f in (AVRO_FILE, PROTO_FILE) if not (root / f).is_file()]
     if missing:
         fail(
@@ -273,7 +336,10 @@ def demo(
             url, servers = stack.enter_context(_peers(registry, bootstrap, workdir))
             client = stack.enter_context(open_registry(url))
             _register_all(client, url, config, root)
-            ok = _run(client, url, servers, config, root, records, sample, compression, timeout_s)
+            ok = _run(
+                client, url, servers, config, root, records, sample, compression, timeout_s,
+                security,
+            )  # fmt: skip
         except Terminated:
             interrupted = signal.SIGTERM
             err_console.print("[yellow]terminated[/]: stopping cleanly")
@@ -355,6 +421,7 @@ def _run(
     sample: int,
     compression: str,
     timeout_s: float,
+    security: dict[str, Any],
 ) -> bool:
     salt = random.getrandbits(48)
     setup = _setup(client, config, root, salt)
@@ -371,6 +438,7 @@ def _run(
             client_id="regcast-demo",
             linger_ms=5,
             compression=compression,
+            security=security,
         )
     except ValueError as exc:
         fail(f"bad producer setting: {exc}")
@@ -465,7 +533,7 @@ def _run(
     if interrupted is not None:
         raise interrupted
     if ok and sample > 0:
-        ok = _read_back(client, bootstrap, streams, message_class)
+        ok = _read_back(client, bootstrap, streams, message_class, security)
     return ok
 
 
@@ -505,6 +573,7 @@ def _read_back(
     bootstrap: str,
     streams: tuple[_Stream, _Stream],
     message_class: type[Message],
+    security: dict[str, Any],
 ) -> bool:
     """Fetch the sampled records where the broker put them; deserialize; compare."""
     avro, proto = streams
@@ -520,7 +589,9 @@ def _read_back(
     if not wanted:
         return True
     try:
-        fetched = read_back(bootstrap, wanted, timeout_s=20.0, client_id="regcast-demo")
+        fetched = read_back(
+            bootstrap, wanted, timeout_s=20.0, client_id="regcast-demo", security=security
+        )
     except ReadBackError as exc:
         err_console.print(f"[bold red]read-back failed[/]: {exc}", highlight=False)
         return False

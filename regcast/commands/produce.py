@@ -56,6 +56,22 @@ from regcast.commands._common import (
     registry_errors,
     sigterm_as_interrupt,
 )
+from regcast.commands._kafka import (
+    SaslMechanismOption,
+    SaslOauthbearerClientIdOption,
+    SaslOauthbearerClientSecretOption,
+    SaslOauthbearerScopeOption,
+    SaslOauthbearerTokenEndpointUrlOption,
+    SaslPasswordOption,
+    SaslUsernameOption,
+    SecurityProtocolOption,
+    SslCafileOption,
+    SslCertfileOption,
+    SslCheckHostnameOption,
+    SslKeyfileOption,
+    SslPasswordOption,
+    kafka_security,
+)
 from regcast.config import ConfigError, RegcastConfig
 from regcast.json_records import JsonRecordError, avro_converter, protobuf_converter
 from regcast.pipeline import DeliveryStats, broker_reachable, open_producer
@@ -197,14 +213,48 @@ def produce(
         ),
     ] = 30.0,
     config_path: ConfigOption = None,
+    security_protocol: SecurityProtocolOption = None,
+    ssl_cafile: SslCafileOption = None,
+    ssl_certfile: SslCertfileOption = None,
+    ssl_keyfile: SslKeyfileOption = None,
+    ssl_password: SslPasswordOption = None,
+    ssl_check_hostname: SslCheckHostnameOption = None,
+    sasl_mechanism: SaslMechanismOption = None,
+    sasl_username: SaslUsernameOption = None,
+    sasl_password: SaslPasswordOption = None,
+    sasl_oauthbearer_token_endpoint_url: SaslOauthbearerTokenEndpointUrlOption = None,
+    sasl_oauthbearer_client_id: SaslOauthbearerClientIdOption = None,
+    sasl_oauthbearer_client_secret: SaslOauthbearerClientSecretOption = None,
+    sasl_oauthbearer_scope: SaslOauthbearerScopeOption = None,
 ) -> None:
     """Produce JSON lines (stdin or --input) to TOPIC as typed Avro or Protobuf records.
 
     Prints a progress bar and a delivery summary. Exit 0 when every record was
     delivered, 1 when some input lines did not fit the schema (the rest were
     delivered), 2 when records were not delivered or on usage/registry errors.
+
+    Secured clusters: --security-protocol, --ssl-* and --sasl-* are the producer's
+    security settings; each also reads REGCAST_KAFKA_<SETTING>, and the non-secret ones
+    regcast.toml's [kafka] table (a flag beats the env var, which beats the file).
     """
     config = load_cli_config(config_path)
+    security = kafka_security(
+        config,
+        bootstrap,
+        security_protocol=security_protocol,
+        ssl_cafile=ssl_cafile,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        ssl_password=ssl_password,
+        ssl_check_hostname=ssl_check_hostname,
+        sasl_mechanism=sasl_mechanism,
+        sasl_username=sasl_username,
+        sasl_password=sasl_password,
+        sasl_oauthbearer_token_endpoint_url=sasl_oauthbearer_token_endpoint_url,
+        sasl_oauthbearer_client_id=sasl_oauthbearer_client_id,
+        sasl_oauthbearer_client_secret=sasl_oauthbearer_client_secret,
+        sasl_oauthbearer_scope=sasl_oauthbearer_scope,
+    )
     url = config.effective_registry_url(registry)
     subject = subject or f"{topic}-value"
     try:
@@ -247,6 +297,7 @@ def produce(
                 client_id="regcast-produce",
                 linger_ms=linger_ms,
                 compression=compression,
+                security=security,
             )
         except ValueError as exc:  # ConfigError is a ValueError
             fail(f"bad producer setting: {exc}")
