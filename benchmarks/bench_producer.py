@@ -42,6 +42,10 @@ alongside as the reference.
 
 ``--profile PATH``: the regcast child runs under pyinstrument (send() thread only) and
 writes its text report to PATH.
+
+The regcast and confluent-kafka children also take ``--security-protocol SSL
+--ssl-cafile PEM`` (used by :mod:`benchmarks.bench_tls`, which runs them through a TLS
+terminator).
 """
 
 from __future__ import annotations
@@ -136,6 +140,20 @@ class Tally:
                 self.first_error = repr(err)
 
 
+def regcast_security(args: argparse.Namespace) -> dict[str, Any]:
+    """The regcast producer's security settings from the child's arguments."""
+    if args.security_protocol == "PLAINTEXT":
+        return {}
+    return {"security_protocol": args.security_protocol, "ssl_cafile": args.ssl_cafile}
+
+
+def librdkafka_security(args: argparse.Namespace) -> dict[str, Any]:
+    """The same settings in librdkafka's words."""
+    if args.security_protocol == "PLAINTEXT":
+        return {}
+    return {"security.protocol": args.security_protocol, "ssl.ca.location": args.ssl_cafile}
+
+
 def bench_regcast(args: argparse.Namespace, values: list[bytes], tally: Tally) -> dict[str, Any]:
     from producer import Producer
 
@@ -146,6 +164,7 @@ def bench_regcast(args: argparse.Namespace, values: list[bytes], tally: Tally) -
         enable_idempotence=args.acks == "all",
         linger_ms=LINGER_MS,
         batch_size=BATCH_SIZE_BYTES,
+        **regcast_security(args),
     )
     p.send(args.topic, value=b"warm-up").result(timeout=30)
     base = peak_rss_kib()
@@ -195,6 +214,7 @@ def bench_confluent(args: argparse.Namespace, values: list[bytes], tally: Tally)
             "batch.size": BATCH_SIZE_BYTES,
             "compression.type": "none",
             "log_level": 0,
+            **librdkafka_security(args),
         }
     )
     p.produce(args.topic, value=b"warm-up")
@@ -757,7 +777,14 @@ def main() -> None:
     parser.add_argument("--topic", help=argparse.SUPPRESS)
     parser.add_argument("--value-bytes", type=int, default=100, help=argparse.SUPPRESS)
     parser.add_argument("--acks", default="1", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--security-protocol", choices=("PLAINTEXT", "SSL"), default="PLAINTEXT",
+        help=argparse.SUPPRESS,
+    )  # fmt: skip
+    parser.add_argument("--ssl-cafile", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.security_protocol != "PLAINTEXT" and args.child not in ("regcast", REFERENCE):
+        parser.error("--security-protocol: only the regcast and confluent-kafka children")
 
     if args.child:
         if args.records is None:
