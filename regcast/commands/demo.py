@@ -293,7 +293,6 @@ def demo(
         config = load_config(root / "regcast.toml")
     security = kafka_security(
         config,
-        bootstrap or "127.0.0.1:9092",
         security_protocol=security_protocol,
         ssl_cafile=ssl_cafile,
         ssl_certfile=ssl_certfile,

@@ -240,7 +240,6 @@ def produce(
     config = load_cli_config(config_path)
     security = kafka_security(
         config,
-        bootstrap,
         security_protocol=security_protocol,
         ssl_cafile=ssl_cafile,
         ssl_certfile=ssl_certfile,
