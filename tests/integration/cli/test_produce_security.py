@@ -8,7 +8,8 @@
 - SSL through a real OpenSSL server (socat, :mod:`tests.support.tls`) in front of Tansu,
   the settings given as ``REGCAST_KAFKA_*`` env vars; confluent-kafka reads the records
   back over TLS. ``regcast demo --bootstrap`` over the same terminator proves the
-  read-back speaks TLS too.
+  read-back speaks TLS too; :func:`regcast.readback.read_back` is also tested there on its
+  own, with confluent-kafka as the writer (it needs socat, not the producer's TLS).
 """
 
 from __future__ import annotations
@@ -120,6 +121,47 @@ def tls_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     certs = make_certificates(tmp_path_factory.mktemp("cli-tls"))
     with TlsKafka(certs) as kafka:
         yield kafka
+
+
+@pytest.fixture
+def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Tansu behind socat, for tests that do not need the producer's TLS."""
+    if shutil.which("socat") is None:
+        pytest.skip("socat is not installed (`make tools`)")
+    from tests.support.tls import TlsKafka, make_certificates
+
+    certs = make_certificates(tmp_path_factory.mktemp("readback-tls"))
+    with TlsKafka(certs) as kafka:
+        yield kafka
+
+
+def test_read_back_over_tls_uses_the_producers_tls_settings(tls_broker: Any) -> None:
+    from confluent_kafka import Producer as CkProducer
+
+    from regcast.readback import ReadBackError, read_back
+
+    written: dict[tuple[str, int, int], bytes] = {}
+
+    def on_delivery(error: Any, message: Any) -> None:
+        assert error is None, error
+        written[(message.topic(), message.partition(), message.offset())] = message.value()
+
+    writer = CkProducer(
+        {"bootstrap.servers": tls_broker.bootstrap, "log_level": 0,
+         **tls_broker.client_config()}
+    )  # fmt: skip
+    for i in range(20):
+        writer.produce("readback-tls", value=f"v{i}".encode(), on_delivery=on_delivery)
+    assert writer.flush(15) == 0
+    security = {"security_protocol": "SSL", "ssl_cafile": str(tls_broker.certs.ca)}
+    found = read_back(tls_broker.bootstrap, written, timeout_s=15, security=security)
+    assert {position: record.value for position, record in found.items()} == written
+
+    wrong_ca = {"security_protocol": "SSL", "ssl_cafile": str(tls_broker.certs.other_ca)}
+    with pytest.raises(ReadBackError, match="the broker's certificate was refused"):
+        read_back(tls_broker.bootstrap, written, timeout_s=5, security=wrong_ca)
+    with pytest.raises(ReadBackError, match=r"TLS handshake with .* failed"):
+        read_back(tls_broker.plaintext_bootstrap, written, timeout_s=3, security=security)
 
 
 @requires_producer
