@@ -6,7 +6,11 @@ cache watcher and closes the store on shutdown. Requests pass ``middleware.Media
 (content negotiation), ``paths.PathSegments`` (the path's segments taken from the raw
 path, so ``%2F`` stays inside its segment), ``middleware.RequestBodyLimit`` (413 above
 ``max_request_bytes``) and ``middleware.HotPaths`` (cache hits of the two hottest reads,
-and plain registrations) before FastAPI routes them.
+and plain registrations) before FastAPI routes them. With ``REGCAST_AUTH=basic``,
+``auth.guard.AuthGuard`` sits between the path's segments and the body limit, so every
+answer (the hot paths' included) is given only to callers allowed to see it; with
+authentication off (the default) it is not in the stack at all, and a one-shot
+``auth.exposure.ExposureWarning`` logs a warning if requests arrive beyond loopback.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from registry_service.auth.endpoints import unclassified
+from registry_service.auth.exposure import ExposureWarning, warn_if_exposed
 from registry_service.errors import install_error_handlers
 from registry_service.middleware import HotPaths, MediaTypes, RequestBodyLimit
 from registry_service.paths import PathSegments
@@ -35,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pool_size=settings.database_pool_size,
     )
     service = RegistryService(store, settings)
+    warned_at_start = not settings.auth_schemes and warn_if_exposed(settings.listen_host)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -65,6 +72,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # and the routes both read), then the body limit, then the shortcuts.
     app.add_middleware(HotPaths, service=service)
     app.add_middleware(RequestBodyLimit, max_bytes=settings.max_request_bytes)
+    if settings.auth_schemes:
+        missing = unclassified(app.routes)
+        if missing:  # fail closed: a route nobody classified would be open to everyone
+            raise RuntimeError(f"routes missing from auth.endpoints.ENDPOINTS: {missing}")
+        from registry_service.auth.guard import AuthGuard
+
+        app.add_middleware(AuthGuard, service=service, settings=settings)
+    else:
+        app.add_middleware(ExposureWarning, warned=warned_at_start)
     app.add_middleware(PathSegments)
     app.add_middleware(MediaTypes)
     return app

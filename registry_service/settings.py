@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from registry_service.formats import CompatibilityLevel
@@ -50,6 +50,31 @@ def resolve_database_url(url: str) -> str:
         if path and path != ":memory:" and not path.startswith("file:"):
             return "sqlite:///" + str((Path.cwd() / path).resolve())
     return url
+
+
+AUTH_SCHEMES = frozenset({"none", "basic"})
+LATER_AUTH_SCHEMES = frozenset({"bearer"})  # issue 16, later stages
+
+
+def parse_auth(value: str) -> tuple[str, ...]:
+    """``REGCAST_AUTH``: ``none`` or a comma-separated list of schemes (``basic``; the
+    list shape leaves room for ``basic,bearer``). ``ValueError`` names what is wrong."""
+    schemes = tuple(dict.fromkeys(p.strip().lower() for p in value.split(",") if p.strip()))
+    if not schemes:
+        return ("none",)
+    for scheme in schemes:
+        if scheme in LATER_AUTH_SCHEMES:
+            raise ValueError(
+                f"REGCAST_AUTH={value!r}: '{scheme}' authentication is not available yet "
+                "in this version of regcast; use 'basic'"
+            )
+        if scheme not in AUTH_SCHEMES:
+            raise ValueError(
+                f"REGCAST_AUTH={value!r}: unknown scheme {scheme!r} (use 'none' or 'basic')"
+            )
+    if "none" in schemes and len(schemes) > 1:
+        raise ValueError(f"REGCAST_AUTH={value!r}: 'none' cannot be combined with a scheme")
+    return schemes
 
 
 class Settings(BaseSettings):
@@ -92,6 +117,65 @@ class Settings(BaseSettings):
         description="Largest schema text (UTF-8 bytes) in register, lookup and compatibility "
         "bodies; a larger one gets 42209",
     )
+
+    auth: str = Field(
+        default="none",
+        description="none (no authentication: anyone reaching the port may do anything) "
+        "or basic (HTTP Basic against REGCAST_AUTH_FILE); a comma-separated list",
+    )
+    auth_file: Path | None = Field(
+        default=None,
+        description="Users file (JSON, or TOML when named *.toml): users with scrypt "
+        "hashes, roles and permissions; reloaded when it changes",
+    )
+    auth_anonymous_role: str | None = Field(
+        default=None,
+        description="Role (defined in the users file) given to requests without "
+        "credentials; unset: such requests get 401",
+    )
+    auth_cache_ttl_ms: int = Field(
+        default=300_000, ge=0, description="How long a verified credential is remembered"
+    )
+    auth_failure_cache_ttl_ms: int = Field(
+        default=2_000, ge=0, description="How long a refused credential is remembered"
+    )
+    auth_cache_max_entries: int = Field(default=10_000, ge=0)
+    auth_reload_interval_ms: int = Field(
+        default=1_000, ge=0, description="How often the users file is checked for changes"
+    )
+    auth_max_concurrent_verifications: int = Field(
+        default=1, ge=1, description="Password hashes computed at once (each ~16 MiB, ~50 ms)"
+    )
+    auth_max_pending_verifications: int = Field(
+        default=32, ge=1, description="Verifications waiting beyond which new ones get 429"
+    )
+    listen_host: str | None = Field(
+        default=None,
+        description="Where the server listens, when whoever starts it says so: only for "
+        "the start-up warning about REGCAST_AUTH=none beyond loopback",
+    )
+
+    @property
+    def auth_schemes(self) -> tuple[str, ...]:
+        """The schemes in force; empty when authentication is off."""
+        schemes = parse_auth(self.auth)
+        return () if schemes == ("none",) else schemes
+
+    @field_validator("auth")
+    @classmethod
+    def _check_auth(cls, value: str) -> str:
+        return ",".join(parse_auth(value))
+
+    @field_validator("auth_anonymous_role")
+    @classmethod
+    def _empty_role_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @model_validator(mode="after")
+    def _auth_needs_file(self) -> Settings:
+        if "basic" in self.auth_schemes and self.auth_file is None:
+            raise ValueError("REGCAST_AUTH=basic needs REGCAST_AUTH_FILE (the users file)")
+        return self
 
     @field_validator("database_url")
     @classmethod

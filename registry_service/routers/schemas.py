@@ -6,7 +6,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from registry_service.errors import MEDIA_TYPE, RegistryError, json_response
+from registry_service.auth import visible_filter
+from registry_service.errors import MEDIA_TYPE, RegistryError, SchemaNotFoundError, json_response
 from registry_service.routers import service_of
 from registry_service.service import paginate
 
@@ -55,6 +56,9 @@ async def list_schemas(
     items = await run_in_threadpool(
         service_of(request).list_schemas, subject_prefix, deleted, latest_only
     )
+    visible = visible_filter(request.scope)
+    if visible is not None:  # authorization on: only the subjects the caller may read
+        items = [item for item in items if visible(item["subject"])]
     return json_response(paginate(items, offset, limit))
 
 
@@ -113,6 +117,11 @@ async def subjects_by_id(
     names = await run_in_threadpool(
         service_of(request).subjects_by_id, _schema_id(schema_id), subject, deleted
     )
+    visible = visible_filter(request.scope)
+    if visible is not None:  # none readable: as unknown as an id no subject uses
+        names = [name for name in names if visible(name)]
+        if not names:
+            raise SchemaNotFoundError()
     return json_response(paginate(names, offset, limit))
 
 
@@ -128,4 +137,9 @@ async def versions_by_id(
     items = await run_in_threadpool(
         service_of(request).versions_by_id, _schema_id(schema_id), subject, deleted
     )
+    visible = visible_filter(request.scope)
+    if visible is not None:  # none readable: as unknown as an id no subject uses
+        items = [item for item in items if visible(item["subject"])]
+        if not items:
+            raise SchemaNotFoundError()
     return json_response(paginate(items, offset, limit))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from registry_service.auth import visible_filter
 from registry_service.errors import MEDIA_TYPE, json_response
 from registry_service.models import read_schema_request
 from registry_service.routers import service_of
@@ -33,6 +34,9 @@ async def list_subjects(
         deleted,
         deleted_only or deleted_only_snake,
     )
+    visible = visible_filter(request.scope)
+    if visible is not None:  # authorization on: only the subjects the caller may read
+        names = [name for name in names if visible(name)]
     return json_response(paginate(names, offset, limit))
 
 

@@ -1,0 +1,318 @@
+"""``AuthGuard``: the ASGI layer that authenticates and authorizes every request.
+
+Theory of operation
+-------------------
+It runs after ``paths.PathSegments`` (so it reads the same canonical path as the routes)
+and before ``RequestBodyLimit`` and ``HotPaths``: no cached answer is given to a caller
+the permissions do not allow. For each request:
+
+1. The path is matched to its route's class (``endpoints.EndpointTable``). ``OPEN``
+   routes pass at once.
+2. The caller is authenticated: no ``Authorization`` header gives the anonymous role
+   (401 when anonymous access is off); a header is looked up in the
+   ``CredentialCache`` by its digest, and only on a miss parsed and verified. At most
+   ``auth_max_concurrent_verifications`` scrypt verifications run at once, on worker
+   threads, so the event loop keeps serving cached credentials while a wrong password
+   is being hashed; past ``auth_max_pending_verifications`` waiting, 429. Refusals are
+   cached briefly too.
+3. The principal is checked against the class: the path's subject, ``Config:``, the
+   admin role; for a schema id, whether a subject the principal may read uses it (the
+   subjects of an id are remembered until the registry's cache epoch moves, i.e. until
+   the next write).
+4. The principal goes into ``scope["regcast.principal"]`` for the routers that filter
+   listings (``visibility``).
+
+The users file is checked for changes (mtime, size, inode) at most every
+``auth_reload_interval_ms``, on the request path (one ``stat``); a change reloads it,
+rebuilds the principals and empties the credential cache. A file that no longer parses
+keeps the previous users and logs a warning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+
+from registry_service.auth import PRINCIPAL_KEY, users_file
+from registry_service.auth.answers import (
+    REALM,
+    ForbiddenError,
+    TooManyVerificationsError,
+    UnauthenticatedError,
+)
+from registry_service.auth.credentials import (
+    CredentialCache,
+    MalformedCredentials,
+    cache_key,
+    parse_basic,
+)
+from registry_service.auth.endpoints import Access, EndpointTable
+from registry_service.auth.passwords import burn_verification, password_matches
+from registry_service.auth.permissions import Operation, Principal
+from registry_service.errors import MEDIA_TYPE, RegistryError, SchemaNotFoundError
+from registry_service.paths import decode_segment
+from registry_service.service import RegistryService, normalize_subject
+from registry_service.settings import Settings
+
+log = logging.getLogger("registry_service.auth")
+
+ASGIApp = Any
+_ID_SUBJECTS_MAX_ENTRIES = 10_000
+_V1 = MEDIA_TYPE.encode()
+_SUBJECT_OPERATIONS = {
+    Access.SUBJECT_READ: Operation.READ,
+    Access.SUBJECT_WRITE: Operation.WRITE,
+    Access.SUBJECT_DELETE: Operation.WRITE,
+}
+
+
+def monotonic_ms() -> int:
+    return time.monotonic_ns() // 1_000_000
+
+
+class Users:
+    """The users file as last loaded, and its principals (built once per load)."""
+
+    def __init__(self, path: Path, anonymous_role: str | None, reload_interval_ms: int) -> None:
+        self.path = path
+        self.anonymous_role = anonymous_role
+        self.reload_interval_ms = reload_interval_ms
+        self._stamp = self._stat()
+        self._checked_ms = 0
+        self._install(users_file.load(path))  # at start-up a bad file is fatal
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size, st.st_ino
+
+    def _install(self, parsed: users_file.UsersFile) -> None:
+        anonymous = None
+        if self.anonymous_role:
+            anonymous = parsed.role_principal(self.anonymous_role)
+        self.file = parsed
+        self.anonymous: Principal | None = anonymous
+        self.principals = {name: parsed.principal(name) for name in parsed.users}
+
+    def refresh(self, now_ms: int) -> bool:
+        """Reload when the file changed (checked at most every interval); True when the
+        users were replaced."""
+        if now_ms - self._checked_ms < self.reload_interval_ms:
+            return False
+        self._checked_ms = now_ms
+        stamp = self._stat()
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        try:
+            self._install(users_file.load(self.path))
+        except users_file.UsersFileError as exc:
+            log.warning("users file not reloaded, the previous users stay in force: %s", exc)
+            return False
+        log.info("users file %s reloaded: %d users", self.path, len(self.principals))
+        return True
+
+    def verify(self, username: str, password: str) -> bool:
+        """Runs on a worker thread: one scrypt verification."""
+        user = self.file.users.get(username)
+        if user is None:
+            burn_verification(password)
+            return False
+        return password_matches(password, user.salt, user.password_hash)
+
+
+class AuthGuard:
+    """Authentication and authorization in front of everything (module docstring)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        service: RegistryService,
+        settings: Settings,
+        clock_ms: Callable[[], int] = monotonic_ms,
+    ) -> None:
+        assert settings.auth_file is not None  # checked by Settings
+        self.app = app
+        self.service = service
+        self.clock_ms = clock_ms
+        self.table = EndpointTable()
+        self.users = Users(
+            settings.auth_file, settings.auth_anonymous_role, settings.auth_reload_interval_ms
+        )
+        self.credentials = CredentialCache(
+            settings.auth_cache_max_entries,
+            settings.auth_cache_ttl_ms,
+            settings.auth_failure_cache_ttl_ms,
+        )
+        self.max_pending = settings.auth_max_pending_verifications
+        self.pending = 0
+        self._verifications = asyncio.Semaphore(settings.auth_max_concurrent_verifications)
+        self._id_subjects: dict[int, tuple[int, frozenset[str]]] = {}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        endpoint = self.table.match(scope["method"], scope["path"])
+        if endpoint is not None and endpoint.access is Access.OPEN:
+            await self.app(scope, receive, send)
+            return
+        try:
+            principal = await self._authenticate(scope)
+            if endpoint is not None:
+                await self._authorize(principal, endpoint.access, endpoint.parameter, scope)
+        except RegistryError as exc:
+            await _refuse(send, exc)
+            return
+        scope[PRINCIPAL_KEY] = principal
+        await self.app(scope, receive, send)
+
+    # -- authentication -----------------------------------------------------------------
+
+    async def _authenticate(self, scope: dict[str, Any]) -> Principal:
+        now_ms = self.clock_ms()
+        if self.users.refresh(now_ms):
+            self.credentials.clear()
+        header = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                header = value
+                break
+        if header is None:
+            if self.users.anonymous is not None:
+                return self.users.anonymous
+            raise UnauthenticatedError("Authentication required: send HTTP Basic credentials")
+        key = cache_key(header)
+        verdict = self.credentials.get(key, now_ms)
+        if verdict is None:
+            try:
+                credentials = parse_basic(header)
+            except MalformedCredentials as exc:
+                raise UnauthenticatedError(f"Unauthorized: {exc}") from None
+            ok = await self._verify(credentials.username, credentials.password)
+            username = credentials.username if ok else None
+            self.credentials.put(key, username, self.clock_ms())
+        else:
+            username = verdict.username
+        principal = None if username is None else self.users.principals.get(username)
+        if principal is None:
+            raise UnauthenticatedError("Unauthorized: wrong user name or password")
+        return principal
+
+    async def _verify(self, username: str, password: str) -> bool:
+        if self.pending >= self.max_pending:
+            raise TooManyVerificationsError()
+        self.pending += 1
+        try:
+            async with self._verifications:
+                return await run_in_threadpool(self.users.verify, username, password)
+        finally:
+            self.pending -= 1
+
+    # -- authorization ------------------------------------------------------------------
+
+    async def _authorize(
+        self, principal: Principal, access: Access, parameter: str | None, scope: dict[str, Any]
+    ) -> None:
+        if access in (Access.AUTHENTICATED, Access.LISTING) or principal.is_admin:
+            return
+        operation = _SUBJECT_OPERATIONS.get(access)
+        if operation is not None:
+            assert parameter is not None
+            try:
+                subject = normalize_subject(decode_segment(parameter))
+            except RegistryError:
+                return  # no subject can have this name: the route answers 42208
+            if not principal.may_subject(operation, subject):
+                raise ForbiddenError(
+                    f"User {principal.name!r} may not {operation.value} subject {subject!r}"
+                )
+        elif access is Access.CONFIG_READ or access is Access.CONFIG_WRITE:
+            operation = Operation.READ if access is Access.CONFIG_READ else Operation.WRITE
+            if not principal.may_config(operation):
+                raise ForbiddenError(
+                    f"User {principal.name!r} may not {operation.value} the global config"
+                )
+        elif access is Access.ADMIN:
+            raise ForbiddenError(f"User {principal.name!r} is not an admin")
+        elif access is Access.SCHEMA_ID or access is Access.SCHEMA_GUID:
+            assert parameter is not None
+            await self._authorize_schema(principal, access, parameter, scope)
+
+    async def _authorize_schema(
+        self, principal: Principal, access: Access, parameter: str, scope: dict[str, Any]
+    ) -> None:
+        """A schema is readable when a subject the principal may read uses it; otherwise
+        it is answered as unknown. Unknown ids and guids go on to the route (40403)."""
+        if access is Access.SCHEMA_ID:
+            digits = decode_segment(parameter)
+            if not (digits.isascii() and digits.isdigit()) or len(digits) > 10:
+                return  # the route answers 404 for what is not an id
+            schema_id = int(digits)
+        else:
+            try:
+                ids = await run_in_threadpool(self.service.ids_by_guid, decode_segment(parameter))
+            except RegistryError:
+                return
+            schema_id = ids[0]["id"]
+        subjects = await self._subjects_of(schema_id)
+        if subjects is None:
+            return
+        asked = _query_subject(scope)
+        if asked is not None:
+            try:
+                asked = normalize_subject(asked)
+            except RegistryError:
+                asked = None
+        if asked is not None and not principal.may_read(asked):
+            raise SchemaNotFoundError(schema_id)
+        if not any(principal.may_read(subject) for subject in subjects):
+            raise SchemaNotFoundError(schema_id)
+
+    async def _subjects_of(self, schema_id: int) -> frozenset[str] | None:
+        """The subjects (soft-deleted ones included) using an id; None when none does.
+        Remembered until the registry's cache epoch moves (any write)."""
+        epoch = self.service.cache.epoch
+        known = self._id_subjects.get(schema_id)
+        if known is not None and known[0] == epoch:
+            return known[1]
+        try:
+            names = await run_in_threadpool(self.service.subjects_by_id, schema_id, None, True)
+        except RegistryError:
+            return None
+        subjects = frozenset(names)
+        if len(self._id_subjects) >= _ID_SUBJECTS_MAX_ENTRIES:
+            self._id_subjects.clear()
+        self._id_subjects[schema_id] = (epoch, subjects)
+        return subjects
+
+
+def _query_subject(scope: dict[str, Any]) -> str | None:
+    query = scope.get("query_string", b"")
+    if b"subject=" not in query:
+        return None
+    from urllib.parse import parse_qsl
+
+    value = dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True)).get("subject")
+    return value or None
+
+
+async def _refuse(send: Any, exc: RegistryError) -> None:
+    body = orjson.dumps(exc.body())
+    headers = [(b"content-type", _V1), (b"content-length", str(len(body)).encode())]
+    if exc.status == 401:
+        headers.append((b"www-authenticate", REALM.encode()))
+    elif exc.status == 429:
+        headers.append((b"retry-after", b"1"))
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
