@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from regcast import __version__
-from regcast.commands import check, demo, produce, registry, serve
+from regcast.commands import auth, check, demo, produce, registry, serve
 
 EPILOG = (
     "Exit codes: 0 success; 1 a schema was rejected (incompatible or invalid); "
@@ -76,6 +76,7 @@ app.command("get", epilog=EPILOG)(registry.get)
 app.command("check", epilog=EPILOG)(check.check)
 app.command("produce", epilog=EPILOG)(produce.produce)
 app.command("demo", epilog=EPILOG)(demo.demo)
+app.add_typer(auth.app, name="auth")
 
 
 def main() -> None:
