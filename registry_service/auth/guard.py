@@ -49,6 +49,7 @@ from registry_service.auth.answers import (
     UnauthenticatedError,
 )
 from registry_service.auth.credentials import (
+    MAX_HEADER_BYTES,
     CredentialCache,
     MalformedCredentials,
     cache_key,
@@ -192,6 +193,8 @@ class AuthGuard:
             if self.users.anonymous is not None:
                 return self.users.anonymous
             raise UnauthenticatedError("Authentication required: send HTTP Basic credentials")
+        if len(header) > MAX_HEADER_BYTES:  # not even hashed for the cache
+            raise UnauthenticatedError("Unauthorized: the Authorization header is too long")
         key = cache_key(header)
         verdict = self.credentials.get(key, now_ms)
         if verdict is None:
