@@ -76,9 +76,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         missing = unclassified(app.routes)
         if missing:  # fail closed: a route nobody classified would be open to everyone
             raise RuntimeError(f"routes missing from auth.endpoints.ENDPOINTS: {missing}")
-        from registry_service.auth.guard import AuthGuard
+        from registry_service.auth.guard import AuthGuard, Users
 
-        app.add_middleware(AuthGuard, service=service, settings=settings)
+        users = Users.from_settings(settings)  # now: Starlette builds middleware lazily
+        app.add_middleware(AuthGuard, service=service, settings=settings, users=users)
     else:
         app.add_middleware(ExposureWarning, warned=warned_at_start)
     app.add_middleware(PathSegments)

@@ -80,7 +80,15 @@ def monotonic_ms() -> int:
 
 
 class Users:
-    """The users file as last loaded, and its principals (built once per load)."""
+    """The users file as last loaded, and its principals (built once per load).
+    ``create_app`` builds it, so a missing or invalid file stops the start."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Users:
+        assert settings.auth_file is not None  # checked by Settings
+        return cls(
+            settings.auth_file, settings.auth_anonymous_role, settings.auth_reload_interval_ms
+        )
 
     def __init__(self, path: Path, anonymous_role: str | None, reload_interval_ms: int) -> None:
         self.path = path
@@ -140,16 +148,14 @@ class AuthGuard:
         app: ASGIApp,
         service: RegistryService,
         settings: Settings,
+        users: Users,
         clock_ms: Callable[[], int] = monotonic_ms,
     ) -> None:
-        assert settings.auth_file is not None  # checked by Settings
         self.app = app
         self.service = service
         self.clock_ms = clock_ms
         self.table = EndpointTable()
-        self.users = Users(
-            settings.auth_file, settings.auth_anonymous_role, settings.auth_reload_interval_ms
-        )
+        self.users = users
         self.credentials = CredentialCache(
             settings.auth_cache_max_entries,
             settings.auth_cache_ttl_ms,
