@@ -16,6 +16,8 @@ normal case on a non-blocking socket, so the channel keeps:
   that ``recv_into`` fills directly, so large responses cost one copy, not many.
 
 No threads, no clocks, no protocol knowledge beyond the size prefix.
+:class:`~producer.network.tls_channel.TlsChannel` is the same channel with TLS between
+the socket and these buffers.
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ class KafkaChannel:
         "connected",
         "interest",
         "node_id",
+        "received_any",
         "sock",
+        "tcp_connected",
     )
 
     def __init__(
@@ -64,7 +68,9 @@ class KafkaChannel:
     ) -> None:
         self.node_id = node_id
         self.sock = sock
-        self.connected = False
+        self.tcp_connected = False  # the TCP connect finished
+        self.connected = False  # ready for frames (after the TLS handshake, if any)
+        self.received_any = False  # the peer has sent at least one byte
         self.interest = 0  # selector events currently registered
         self._out: deque[memoryview] = deque()
         self._frame_ends: deque[tuple[int, object]] = deque()  # (stream offset, token)
@@ -85,6 +91,7 @@ class KafkaChannel:
         err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err:
             raise OSError(err, os.strerror(err))
+        self.tcp_connected = True
         self.connected = True
 
     # ------------------------------------------------------------------ sending
@@ -100,6 +107,11 @@ class KafkaChannel:
     @property
     def has_pending_send(self) -> bool:
         return bool(self._out)
+
+    @property
+    def has_buffered_read(self) -> bool:
+        """Bytes already received that ``select`` will not report (TLS only)."""
+        return False
 
     @property
     def pending_send_bytes(self) -> int:
@@ -158,7 +170,7 @@ class KafkaChannel:
         for _ in range(8):  # bounded: one busy connection must not starve the others
             if self._big is not None:
                 try:
-                    n = self.sock.recv_into(memoryview(self._big)[self._big_filled :])
+                    n = self._recv_into(memoryview(self._big)[self._big_filled :])
                 except (BlockingIOError, InterruptedError):
                     return True
                 if n == 0:
@@ -174,17 +186,33 @@ class KafkaChannel:
                 if self._end == len(self._buf):  # cannot happen: _parse moves big frames out
                     raise ProtocolError(f"node {self.node_id}: receive buffer wedged")
             try:
-                n = self.sock.recv_into(self._view[self._end :])
+                n = self._recv_into(self._view[self._end :])
             except (BlockingIOError, InterruptedError):
                 return True
             if n == 0:
                 return False
+            if not self.received_any:
+                self.received_any = True
+                self._check_first_bytes(n)
             self._end += n
             full = self._end == len(self._buf)
             self._parse(frames)
             if not full:
                 return True  # the socket is drained
         return True
+
+    def _recv_into(self, view: memoryview) -> int:
+        """Bytes into ``view``; 0 at EOF; BlockingIOError when there are none yet."""
+        return self.sock.recv_into(view)
+
+    def _check_first_bytes(self, n: int) -> None:
+        """A TLS record where a Kafka response should start: the port speaks TLS."""
+        head = self._view[self._end : self._end + min(n, 2)].tobytes()
+        if head in (b"\x15\x03", b"\x16\x03"):  # a TLS alert or handshake record
+            raise ProtocolError(
+                f"node {self.node_id} answered with TLS, not Kafka: it is a TLS listener; "
+                "set security_protocol SSL (or SASL_SSL) and ssl_cafile"
+            )
 
     def _parse(self, frames: list[tuple[int, bytes]]) -> None:
         buf, start, end = self._buf, self._start, self._end
