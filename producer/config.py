@@ -68,6 +68,8 @@ class ProducerConfig:
     metadata_max_age_ms: int = 300_000
     reconnect_backoff_ms: int = 50
     reconnect_backoff_max_ms: int = 1_000
+    # TCP connect + TLS handshake + SASL, per attempt (Kafka's socket.connection.setup.timeout.ms)
+    socket_connection_setup_timeout_ms: int = 10_000
     partitioner: str | PartitionerFn = "sticky"
     key_serializer: Serializer | None = None
     value_serializer: Serializer | None = None
@@ -156,7 +158,13 @@ def _int_setting(name: str, raw: object) -> int:
 
 
 def _check_ranges(values: dict[str, Any]) -> None:
-    positive = ("batch_size", "buffer_memory", "max_request_size", "request_timeout_ms")
+    positive = (
+        "batch_size",
+        "buffer_memory",
+        "max_request_size",
+        "request_timeout_ms",
+        "socket_connection_setup_timeout_ms",
+    )
     for name in positive:
         if name in values and values[name] <= 0:
             raise ConfigError(f"{name} must be > 0, got {values[name]}")
