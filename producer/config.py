@@ -117,6 +117,7 @@ class ProducerConfig:
             "metadata_max_age_ms",
             "reconnect_backoff_ms",
             "reconnect_backoff_max_ms",
+            "socket_connection_setup_timeout_ms",
         ):
             if name in values:
                 values[name] = _int_setting(name, values[name])
