@@ -65,3 +65,52 @@ def test_unknown_ca_fails_fast(tls_kafka: TlsKafka, certs: Certificates) -> None
     assert time.monotonic() - started < 6
     print(type(info.value), info.value)
     assert isinstance(info.value, SslError) or isinstance(info.value.__cause__, SslError)
+
+
+def _fail_fast(**settings: object) -> ProducerError:
+    producer = Producer(
+        max_block_ms=5000, delivery_timeout_ms=5000, request_timeout_ms=3000, **settings
+    )
+    started = time.monotonic()
+    try:
+        with pytest.raises(ProducerError) as info:
+            producer.send("tls-bad", value=b"x").result(timeout=10)
+    finally:
+        producer.close()
+    assert time.monotonic() - started < 6
+    print(type(info.value).__name__, info.value)
+    return info.value
+
+
+def test_tls_client_to_plaintext_port(tls_kafka: TlsKafka, certs: Certificates) -> None:
+    error = _fail_fast(
+        bootstrap_servers=tls_kafka.plaintext_bootstrap,
+        security_protocol="SSL",
+        ssl_cafile=str(certs.ca),
+        socket_connection_setup_timeout_ms=1500,
+    )
+    assert "plaintext" in str(error)
+
+
+def test_plaintext_client_to_tls_port(tls_kafka: TlsKafka) -> None:
+    error = _fail_fast(bootstrap_servers=tls_kafka.bootstrap)
+    assert "TLS" in str(error)
+
+
+def test_mutual_tls(certs: Certificates) -> None:
+    with TlsKafka(certs, require_client_cert=True) as kafka:
+        error = _fail_fast(
+            bootstrap_servers=kafka.bootstrap, security_protocol="SSL", ssl_cafile=str(certs.ca)
+        )
+        assert "certificate" in str(error)
+        producer = Producer(
+            bootstrap_servers=kafka.bootstrap,
+            security_protocol="SSL",
+            ssl_cafile=str(certs.ca),
+            ssl_certfile=str(certs.client_cert),
+            ssl_keyfile=str(certs.client_key),
+        )
+        try:
+            producer.send("tls-mtls", value=b"m").result(timeout=10)
+        finally:
+            producer.close()
