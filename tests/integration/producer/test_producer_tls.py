@@ -114,3 +114,15 @@ def test_mutual_tls(certs: Certificates) -> None:
             producer.send("tls-mtls", value=b"m").result(timeout=10)
         finally:
             producer.close()
+
+
+@pytest.mark.parametrize(
+    ("cert_name", "words"), [("expired_cert", "expired"), ("wrong_host_cert", "127.0.0.1")]
+)
+def test_bad_server_certificate(certs: Certificates, cert_name: str, words: str) -> None:
+    with TlsKafka(certs, cert=getattr(certs, cert_name)) as kafka:
+        error = _fail_fast(
+            bootstrap_servers=kafka.bootstrap, security_protocol="SSL", ssl_cafile=str(certs.ca)
+        )
+    assert isinstance(error, SslError)
+    assert words in str(error)
