@@ -18,7 +18,9 @@ subclasses built from the one table in :mod:`producer.protocol.error_codes`::
     ├── AuthenticationError          a connection could not be secured or authenticated;
     │   │                            fatal: pending and later sends fail with it
     │   ├── AuthenticationFailedError    SASL refused (credentials, mechanism), or a server
-    │   │                                that could not prove it knows the credentials
+    │   │                                that could not prove it knows the credentials;
+    │   │                                broker codes 33, 34 and 58 are KafkaError
+    │   │                                subclasses of it as well
     │   └── SslError                     the TLS handshake failed: which check, or a hint
     │                                    when one side speaks TLS and the other does not
     ├── ProtocolError                bytes that do not decode as the protocol says
@@ -145,6 +147,10 @@ class KafkaError(ProducerError):
 
 _KAFKA_ERROR_CLASSES: dict[int, type[KafkaError]] = {}
 
+# UNSUPPORTED_SASL_MECHANISM, ILLEGAL_SASL_STATE, SASL_AUTHENTICATION_FAILED: a broker's
+# SASL refusal is an AuthenticationFailedError (fatal) as well as a KafkaError (its code)
+_AUTHENTICATION_CODES = frozenset({33, 34, 58})
+
 
 def kafka_error_class(code: int, name: str, retriable: bool) -> type[KafkaError]:
     """The exception class for broker error ``code`` (created once, then cached).
@@ -160,6 +166,8 @@ def kafka_error_class(code: int, name: str, retriable: bool) -> type[KafkaError]
     if not class_name.endswith(("Error", "Exception")):
         class_name += "Error"
     bases: tuple[type, ...] = (KafkaError, RetriableError) if retriable else (KafkaError,)
+    if code in _AUTHENTICATION_CODES:
+        bases = (KafkaError, AuthenticationFailedError)
     new_cls = cast(
         "type[KafkaError]",
         type(

@@ -202,6 +202,9 @@ class Metadata:
         self._last_refresh_ms: int | None = None  # last attempt's outcome, ok or not
         self._last_successful_refresh_ms: int | None = None
         self._closed = False
+        self._fatal_error: BaseException | None = None
+        # why the newest connection failed (set by the NetworkClient), for timeout messages
+        self.last_connection_error: Exception | None = None
 
     @property
     def version(self) -> int:
@@ -315,11 +318,15 @@ class Metadata:
         """Block the calling thread until ``version > last_version``; False on timeout.
 
         Never called on the sender thread (that thread performs the update). Raises
-        :class:`ProducerClosedError` if :meth:`close` is called while waiting.
+        :class:`ProducerClosedError` if :meth:`close` is called while waiting, and the
+        error given to :meth:`fail` once the producer failed for good.
         """
         deadline = monotonic_ms() + max(timeout_ms, 0)
         with self._changed:
             while self._version <= last_version:
+                fatal = self._fatal_error
+                if fatal is not None:
+                    raise fatal.with_traceback(None)  # shared: do not grow its traceback
                 if self._closed:
                     raise ProducerClosedError("producer closed while waiting for metadata")
                 remaining_ms = deadline - monotonic_ms()
@@ -327,6 +334,14 @@ class Metadata:
                     return False
                 self._changed.wait(remaining_ms / 1000.0)
             return True
+
+    def fail(self, error: BaseException) -> None:
+        """The producer failed for good (authentication): waiters and later
+        :meth:`await_update` calls raise ``error`` instead of waiting out their timeout
+        (Kafka's ``Metadata.fatalError``)."""
+        with self._changed:
+            self._fatal_error = error
+            self._changed.notify_all()
 
     def close(self) -> None:
         """Wake every waiter; later :meth:`await_update` calls raise ProducerClosedError."""

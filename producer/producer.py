@@ -28,6 +28,7 @@ from producer.buffer_pool import BufferPool
 from producer.clock import monotonic_ms
 from producer.config import ProducerConfig
 from producer.errors import (
+    AuthenticationError,
     InvalidRecordError,
     MetadataTimeoutError,
     ProducerClosedError,
@@ -44,7 +45,7 @@ from producer.partitioner import (
 )
 from producer.protocol.error_codes import error_for_code
 from producer.records import record_size_upper_bound_bytes
-from producer.security import network_security, require_network_support
+from producer.security import network_security
 from producer.sender import Sender
 
 __all__ = ["Producer", "SendContext"]
@@ -77,7 +78,6 @@ class Producer:
 
     def __init__(self, **settings: Any) -> None:
         config = ProducerConfig.from_settings(settings)
-        require_network_support(config)
         self.config = config
         self._metadata = Metadata(
             metadata_max_age_ms=config.metadata_max_age_ms,
@@ -102,6 +102,7 @@ class Producer:
             max_in_flight_requests_per_connection=config.max_in_flight_requests_per_connection,
             reconnect_backoff_ms=config.reconnect_backoff_ms,
             reconnect_backoff_max_ms=config.reconnect_backoff_max_ms,
+            connection_setup_timeout_ms=config.socket_connection_setup_timeout_ms,
             security=network_security(config),
         )
         self._sender = Sender(
@@ -148,7 +149,7 @@ class Producer:
             raise ProducerClosedError(f"cannot send to {topic!r}: the producer is closed")
         fatal = self._sender.fatal_error
         if fatal is not None:
-            raise ProducerClosedError(f"the producer failed and cannot send: {fatal}") from fatal
+            raise _fatal_send_error(fatal)
         # The clock is read only where it is needed (a metadata wait, a new batch), not
         # once per record.
         now_ms: int | None = None
@@ -283,10 +284,12 @@ class Producer:
                         f"partition {partition} of topic {topic!r} does not exist: the topic "
                         f"has {count} partitions (waited max_block_ms={max_wait_ms})"
                     )
+                last = metadata.last_connection_error
                 raise MetadataTimeoutError(
                     f"topic {topic!r} not present in metadata after max_block_ms="
                     f"{max_wait_ms}: check that it exists (or that the broker creates topics "
                     f"on first use) and that {self.config.bootstrap_servers} is reachable"
+                    + ("" if last is None else f"; last connection error: {last}")
                 )
             version = metadata.request_update()
             self._sender.wakeup()
@@ -370,6 +373,22 @@ class Producer:
                 node: set(parts) for node, parts in sender.partitions_by_node.items()
             },
         }
+
+
+def _fatal_send_error(fatal: BaseException) -> BaseException:
+    """What ``send()`` raises once the producer failed for good.
+
+    An authentication failure is raised as itself, a new instance of its own type (so
+    ``except AuthenticationFailedError`` works, as Kafka's ``send()`` throws the
+    ``AuthenticationException``); anything else as a ProducerClosedError caused by it.
+    """
+    if isinstance(fatal, AuthenticationError):
+        error = type(fatal)(f"the producer cannot send: {fatal}")
+        error.__cause__ = fatal
+        return error
+    closed = ProducerClosedError(f"the producer failed and cannot send: {fatal}")
+    closed.__cause__ = fatal
+    return closed
 
 
 def _headers(headers: HeadersArg) -> list[tuple[str, bytes | None]]:

@@ -41,7 +41,6 @@ __all__ = [
     "check_security_settings",
     "create_ssl_context",
     "network_security",
-    "require_network_support",
 ]
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -69,7 +68,11 @@ _SASL_SETTINGS = (
 
 @dataclass(frozen=True, slots=True)
 class SaslSettings:
-    """What a connection needs to authenticate; secrets stay out of the repr."""
+    """What a connection needs to authenticate; secrets stay out of the repr.
+
+    ``token_provider`` is the user's ``sasl_oauth_token_provider`` or the built-in
+    :class:`~producer.sasl.oidc.OidcTokenProvider` built from the OIDC settings.
+    """
 
     mechanism: str
     username: str | None = None
@@ -252,26 +255,21 @@ def network_security(config: Any) -> NetworkSecurity:
         )
     sasl: SaslSettings | None = None
     if protocol.startswith("SASL_"):
+        provider: TokenProvider | None = config.sasl_oauth_token_provider
+        if provider is None and config.sasl_oauthbearer_token_endpoint_url is not None:
+            from producer.sasl.oidc import OidcTokenProvider
+
+            # one provider per producer: its cached token serves every connection
+            provider = OidcTokenProvider(
+                config.sasl_oauthbearer_token_endpoint_url,
+                config.sasl_oauthbearer_client_id,
+                config.sasl_oauthbearer_client_secret,
+                config.sasl_oauthbearer_scope,
+            )
         sasl = SaslSettings(
             mechanism=config.sasl_mechanism,
             username=config.sasl_plain_username,
             password=config.sasl_plain_password,
-            token_provider=config.sasl_oauth_token_provider,
+            token_provider=provider,
         )
     return NetworkSecurity(protocol=protocol, ssl_context=context, sasl=sasl)
-
-
-def require_network_support(config: Any) -> None:
-    """Refuse, at construction, a protocol the network layer cannot speak yet.
-
-    The settings are accepted and checked already, but TLS and SASL on the wire are still
-    being built (issue 15): connecting in plaintext when TLS or SASL was asked for would
-    send records, and credentials' owners' data, unprotected, so it is an error instead.
-    """
-    protocol: str = config.security_protocol
-    if protocol != "PLAINTEXT":
-        raise ConfigError(
-            f"security_protocol {protocol} is not supported by this regcast version's "
-            "network layer yet (only PLAINTEXT): regcast will not fall back to an "
-            "unprotected connection"
-        )

@@ -21,6 +21,13 @@ time), puts it back at the head of its deque for a retry after ``retry_backoff_m
 the leader may have moved), or fails it with the typed error. Every batch completes
 exactly once, and its memory goes back to the pool when it does.
 
+Fatal errors: a producer id the broker refuses, or an authentication failure on any
+connection (:attr:`NetworkClient.authentication_error`: SASL refused, a SCRAM server that
+cannot prove itself, a TLS handshake that fails). As in Kafka's client, such an error
+is final: it becomes :attr:`Sender.fatal_error`, the requests in flight on the refused
+connection fail with it, every queued batch fails with it, ``send()`` raises it and
+threads waiting in ``send()`` for metadata are woken with it; no connection is retried.
+
 Shutdown: :meth:`Sender.initiate_close` lets the loop run until nothing is queued or in
 flight (``close()`` delivers what is buffered); :meth:`Sender.force_close` fails what is
 left with :class:`ProducerClosedError`.
@@ -175,6 +182,8 @@ class Sender:
     def run_once(self) -> None:
         """Runs on the sender thread."""
         now_ms = self._clock_ms()
+        if self.fatal_error is None and self._client.authentication_error is not None:
+            self._fail_fatally(self._client.authentication_error)
         if self.fatal_error is not None:
             self._accumulator.abort_undrained_batches(self.fatal_error)
             self._client.poll(_MAX_POLL_MS, now_ms)
@@ -192,6 +201,13 @@ class Sender:
             poll_ms = 0  # a batch opened while we looked: look again before sleeping
         self._client.poll(poll_ms, now_ms)
         self._poll_deadline_ms = _ALWAYS_WAKE
+
+    def _fail_fatally(self, error: BaseException) -> None:
+        """Runs on the sender thread: ``error`` ends the producer (see the docstring)."""
+        self.fatal_error = error
+        log.error("the producer cannot continue, failing queued records: %s", error)
+        self._accumulator.abort_undrained_batches(error)
+        self._metadata.fail(error)
 
     def _send_producer_data(self, now_ms: int) -> int:
         accumulator = self._accumulator

@@ -20,6 +20,30 @@ later request goes out at the highest version both sides support, capped by
 ``ClientRequest.max_version``; no common version fails that request with
 :class:`UnsupportedVersionError`.
 
+*Authenticating.* On a ``SASL_*`` connection the node goes from ApiVersions to
+AUTHENTICATING: SaslHandshake v1, then SaslAuthenticate frames
+(:mod:`producer.network.authenticator` decides what they carry and whether the exchange
+failed), then READY. ApiVersions comes first, as in Kafka's Java client (brokers answer
+it unauthenticated), so SaslAuthenticate goes out at a negotiated version. The
+connection-setup timeout covers the whole setup of such a connection: TCP, TLS,
+ApiVersions and authentication.
+
+*Re-authentication (KIP-368).* A broker that returns ``session_lifetime_ms > 0`` closes
+the connection when the session expires, so at 85-95% of it the node goes
+READY -> AUTHENTICATING again on the same connection. Its SaslHandshake joins the node's
+in-flight deque *behind* the Produce requests still waiting: the broker answers in order,
+so their responses arrive first and complete as usual, nothing is failed or reordered.
+While AUTHENTICATING the node is not ready, so no new request is sent until the session
+is renewed. Due times come from the ``now_ms`` passed in, so tests drive them on a fake
+clock.
+
+*Authentication failures are fatal* (as in Kafka's client): an
+:class:`~producer.errors.AuthenticationError` on any connection (a SASL refusal, a SCRAM
+server that cannot prove itself, a TLS handshake failure reported by the selector) fails
+that node's in-flight requests with it and is kept as :attr:`NetworkClient.authentication_error`;
+from then on no node is connected again (retrying would be refused the same way, and a
+loop of refused logins can lock the account). The sender reads it and fails the producer.
+
 *In flight.* :meth:`NetworkClient.send` encodes the request with the next correlation id,
 appends it to the node's in-flight deque and queues the frame on the node's channel.
 Kafka answers in order on a connection, so a response must carry the correlation id of
@@ -61,6 +85,7 @@ from typing import Any
 
 from producer.clock import monotonic_ms
 from producer.errors import (
+    AuthenticationError,
     BrokerConnectionError,
     CorrelationIdMismatchError,
     DisconnectError,
@@ -71,6 +96,7 @@ from producer.errors import (
     UnsupportedVersionError,
 )
 from producer.metadata import BrokerNode, Metadata, parse_bootstrap_servers
+from producer.network.authenticator import SaslAuthenticator, reauthentication_delay_ms
 from producer.network.channel import DEFAULT_RECEIVE_BUFFER_BYTES
 from producer.network.connection_states import ClusterConnectionStates, ConnectionState
 from producer.network.in_flight import InFlightRequest, InFlightRequests
@@ -92,6 +118,13 @@ _UNSUPPORTED_VERSION = 35
 _CLIENT_SOFTWARE_NAME = "regcast"
 _NEVER_MS = 2**31 - 1
 _UNANSWERED_KEPT = 1024  # correlation ids of acks=0 requests remembered per node
+_SETTING_UP = frozenset(
+    {
+        ConnectionState.CONNECTING,
+        ConnectionState.CHECKING_API_VERSIONS,
+        ConnectionState.AUTHENTICATING,
+    }
+)
 
 
 @dataclass(slots=True)
@@ -217,6 +250,14 @@ class NetworkClient:
         self._metadata_in_flight = False
         self._aborted: list[ClientResponse] = []
         self._unanswered: dict[int, deque[int]] = {}
+        self._sasl = self._security.sasl
+        self._authenticators: dict[int, SaslAuthenticator] = {}
+        self._reauthenticate_at_ms: dict[int, int] = {}
+        self._authentication_error: AuthenticationError | None = None
+        self.authentications = 0
+        """Completed SASL authentications (first ones and re-authentications)."""
+        self.reauthentications = 0
+        """Completed KIP-368 re-authentications of live connections."""
         self._closed = False
 
     # ------------------------------------------------------------------ nodes
@@ -236,6 +277,12 @@ class NetworkClient:
     def api_versions(self, node_id: int) -> dict[int, tuple[int, int]] | None:
         """The broker's (min, max) version per api key, once the handshake is done."""
         return self._api_versions.get(node_id)
+
+    @property
+    def authentication_error(self) -> AuthenticationError | None:
+        """The first authentication failure on any connection; once set, the client is
+        done connecting (see the module docstring: authentication failures are fatal)."""
+        return self._authentication_error
 
     def _can_send_request(self, node_id: int) -> bool:
         return (
@@ -260,7 +307,7 @@ class NetworkClient:
         self._check_open()
         if self.is_ready(node_id, now_ms):
             return True
-        if self._states.can_connect(node_id, now_ms):
+        if self._authentication_error is None and self._states.can_connect(node_id, now_ms):
             self._initiate_connect(node_id, now_ms)
         return False
 
@@ -306,7 +353,7 @@ class NetworkClient:
                     best, best_in_flight = node_id, count
                 continue
             state = self._states.state(node_id)
-            if state in (ConnectionState.CONNECTING, ConnectionState.CHECKING_API_VERSIONS):
+            if state in _SETTING_UP:
                 connecting = node_id
             elif state is ConnectionState.DISCONNECTED and self._states.can_connect(
                 node_id, now_ms
@@ -421,6 +468,8 @@ class NetworkClient:
         if self._aborted:
             responses.extend(self._aborted)
             self._aborted.clear()
+        if self._reauthenticate_at_ms:
+            self._maybe_reauthenticate(now_ms)
         wait_ms = min(timeout_ms, metadata_wait_ms, self._time_to_next_deadline(now_ms))
         if responses:
             wait_ms = 0
@@ -453,6 +502,9 @@ class NetworkClient:
         if self._connect_started_ms:
             setup = min(self._connect_started_ms.values()) + self._connection_setup_timeout_ms
             earliest = setup if earliest is None else min(earliest, setup)
+        if self._reauthenticate_at_ms:
+            due = min(self._reauthenticate_at_ms.values())
+            earliest = due if earliest is None else min(earliest, due)
         return _NEVER_MS if earliest is None else max(earliest - now_ms, 0)
 
     def _complete(
@@ -565,7 +617,8 @@ class NetworkClient:
 
     def _handle_connections(self, now_ms: int) -> None:
         for node_id in self._selector.connected:
-            self._connect_started_ms.pop(node_id, None)
+            if self._sasl is None:  # a SASL connection is set up once authenticated
+                self._connect_started_ms.pop(node_id, None)
             self._states.checking_api_versions(node_id)
             self._send_api_versions(node_id, SUPPORTED_VERSIONS[ApiKey.API_VERSIONS][1], now_ms)
 
@@ -611,8 +664,145 @@ class NetworkClient:
         self._api_versions[node_id] = {
             int(k["api_key"]): (int(k["min_version"]), int(k["max_version"])) for k in api_keys
         }
+        if self._sasl is not None:
+            self._start_authentication(node_id, now_ms, responses)
+            return
         self._states.ready(node_id)
         log.debug("node %d ready", node_id)
+
+    # ------------------------------------------------------------------ SASL
+
+    def _start_authentication(
+        self, node_id: int, now_ms: int, responses: list[ClientResponse]
+    ) -> None:
+        """SaslHandshake for a new connection, or a live one due for re-authentication."""
+        assert self._sasl is not None
+        state = self._states.get(node_id)
+        address = f"{state.host}:{state.port}" if state else "?"
+        authenticator = SaslAuthenticator(self._sasl, node_id, address)
+        self._states.authenticating(node_id)
+        self._authenticators[node_id] = authenticator
+        self._reauthenticate_at_ms.pop(node_id, None)
+        log.debug("node %d: SASL %s authentication", node_id, authenticator.mechanism_name)
+        try:
+            authenticator.start()
+            self._send_sasl(
+                node_id,
+                ApiKey.SASL_HANDSHAKE,
+                authenticator.handshake_body,
+                now_ms,
+                self._handle_sasl_handshake_response,
+            )
+        except ProducerError as exc:
+            self._fail_node(node_id, now_ms, responses, exc, _same_error(exc))
+        except Exception as exc:  # the user's token provider failed: retried after backoff
+            error = BrokerConnectionError(
+                f"SASL {authenticator.mechanism_name} with node {node_id} at {address}: "
+                f"sasl_oauth_token_provider raised {type(exc).__name__}"
+            )
+            self._fail_node(node_id, now_ms, responses, error, _same_error(error))
+
+    def _send_sasl(
+        self,
+        node_id: int,
+        api_key: ApiKey,
+        body: Callable[[int], dict[str, Any]],
+        now_ms: int,
+        handler: _Handler,
+    ) -> None:
+        """Queue a SASL request at the negotiated version (behind whatever is in flight)."""
+        if int(api_key) in self._api_versions.get(node_id, {}):
+            version = self._negotiate(node_id, api_key, None)
+        else:  # a broker that did not list it: v1 is what every SASL broker accepts
+            version = min(SUPPORTED_VERSIONS[api_key][1], 1)
+        self._enqueue(ClientRequest(node_id, api_key, body), version, now_ms, handler)
+
+    def _sasl_step_ok(self, request: InFlightRequest, error: Exception | None) -> bool:
+        # whoever failed the request closed the connection already
+        return (
+            error is None
+            and request.node_id in self._authenticators
+            and self._states.state(request.node_id) is ConnectionState.AUTHENTICATING
+        )
+
+    def _handle_sasl_handshake_response(
+        self,
+        request: InFlightRequest,
+        body: dict[str, Any] | None,
+        error: Exception | None,
+        now_ms: int,
+        responses: list[ClientResponse],
+    ) -> None:
+        if body is None or not self._sasl_step_ok(request, error):
+            return
+        node_id = request.node_id
+        try:
+            payload = self._authenticators[node_id].on_handshake_response(body)
+            self._send_authenticate(node_id, payload, now_ms)
+        except ProducerError as exc:
+            self._fail_node(node_id, now_ms, responses, exc, _same_error(exc))
+
+    def _send_authenticate(self, node_id: int, payload: bytes, now_ms: int) -> None:
+        self._send_sasl(
+            node_id,
+            ApiKey.SASL_AUTHENTICATE,
+            lambda _version: {"auth_bytes": payload},
+            now_ms,
+            self._handle_sasl_authenticate_response,
+        )
+
+    def _handle_sasl_authenticate_response(
+        self,
+        request: InFlightRequest,
+        body: dict[str, Any] | None,
+        error: Exception | None,
+        now_ms: int,
+        responses: list[ClientResponse],
+    ) -> None:
+        if body is None or not self._sasl_step_ok(request, error):
+            return
+        node_id = request.node_id
+        authenticator = self._authenticators[node_id]
+        try:
+            payload = authenticator.on_authenticate_response(body)
+            if payload is not None:
+                self._send_authenticate(node_id, payload, now_ms)
+                return
+        except ProducerError as exc:
+            self._fail_node(node_id, now_ms, responses, exc, _same_error(exc))
+            return
+        del self._authenticators[node_id]
+        reauthentication = node_id not in self._connect_started_ms
+        self._connect_started_ms.pop(node_id, None)
+        self.authentications += 1
+        if reauthentication:
+            self.reauthentications += 1
+        lifetime_ms = authenticator.session_lifetime_ms
+        if lifetime_ms > 0:
+            # from when the last SaslAuthenticate was sent: no later than the broker's start
+            self._reauthenticate_at_ms[node_id] = request.send_ms + reauthentication_delay_ms(
+                lifetime_ms, self._rng
+            )
+        self._states.ready(node_id)
+        log.debug(
+            "node %d: SASL %s %s, session lifetime %d ms; ready",
+            node_id,
+            authenticator.mechanism_name,
+            "re-authenticated" if reauthentication else "authenticated",
+            lifetime_ms,
+        )
+
+    def _maybe_reauthenticate(self, now_ms: int) -> None:
+        """Start a KIP-368 re-authentication on each READY connection that is due."""
+        for node_id, due_ms in list(self._reauthenticate_at_ms.items()):
+            if due_ms > now_ms:
+                continue
+            if self._states.state(node_id) is not ConnectionState.READY or not (
+                self._selector.is_connected(node_id)
+            ):
+                self._reauthenticate_at_ms.pop(node_id, None)
+                continue
+            self._start_authentication(node_id, now_ms, self._aborted)
 
     def _handle_timed_out_connections(self, responses: list[ClientResponse], now_ms: int) -> None:
         limit = self._connection_setup_timeout_ms
@@ -620,9 +810,13 @@ class NetworkClient:
             if now_ms - started_ms >= limit:
                 state = self._states.get(node_id)
                 where = f" at {state.host}:{state.port}" if state else ""
+                phase = self._states.state(node_id).value.replace("_", " ")
+                stage = self._selector.connect_stage(node_id)
+                if stage:
+                    phase = f"{phase}: {stage}"
                 error = BrokerConnectionError(
                     f"connection to node {node_id}{where} not established within "
-                    f"{limit} ms (connection setup timeout)"
+                    f"{limit} ms (connection setup timeout, while {phase})"
                 )
                 self._fail_node(node_id, now_ms, responses, error, _same_error(error))
 
@@ -653,21 +847,31 @@ class NetworkClient:
         cause: Exception,
         error_for: Callable[[InFlightRequest], Exception],
     ) -> None:
-        """Close ``node_id``'s connection and fail each of its in-flight requests."""
+        """Close ``node_id``'s connection and fail each of its in-flight requests.
+
+        An :class:`AuthenticationError` ``cause`` is also kept as the client's fatal
+        :attr:`authentication_error` (the first one wins).
+        """
+        if isinstance(cause, AuthenticationError) and self._authentication_error is None:
+            self._authentication_error = cause
+            log.error("authentication failed, the producer will not reconnect: %s", cause)
         self._selector.close(node_id)
+        self._authenticators.pop(node_id, None)
+        self._reauthenticate_at_ms.pop(node_id, None)
         self._connect_started_ms.pop(node_id, None)
         self._api_versions.pop(node_id, None)
         self._unanswered.pop(node_id, None)
         self._states.disconnected(node_id, now_ms, cause)
         for request in self._in_flight.clear_all(node_id):
             self._complete(request, None, error_for(request), now_ms, responses)
+        self._metadata.last_connection_error = cause
         self._metadata.request_update()
 
     # ------------------------------------------------------------------ metadata
 
     def _maybe_update_metadata(self, now_ms: int) -> int:
         """Send a Metadata request if one is due; ms until this needs looking at again."""
-        if self._metadata_in_flight:
+        if self._metadata_in_flight or self._authentication_error is not None:
             return _NEVER_MS
         wait_ms = self._metadata.time_to_next_update(now_ms)
         if wait_ms > 0:
@@ -718,6 +922,8 @@ class NetworkClient:
                 self._connect_started_ms.pop(node_id, None)
                 self._api_versions.pop(node_id, None)
                 self._unanswered.pop(node_id, None)
+                self._authenticators.pop(node_id, None)
+                self._reauthenticate_at_ms.pop(node_id, None)
                 self._states.remove(node_id)
             else:
                 remaining = True

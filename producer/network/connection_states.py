@@ -2,12 +2,16 @@
 
 After Kafka's ``ClusterConnectionStates``. A node moves through
 
-    DISCONNECTED -> CONNECTING -> CHECKING_API_VERSIONS -> READY
-         ^______________|________________|__________________|
+    DISCONNECTED -> CONNECTING -> CHECKING_API_VERSIONS -> [AUTHENTICATING ->] READY
+         ^______________|________________|____________________|_____________|
 
-and any state can fall back to DISCONNECTED. Every fall back counts as a failed
-attempt: the next connect waits ``reconnect_backoff_ms * 2**(failures-1)`` (capped at
-``reconnect_backoff_max_ms``, +/- ``jitter``), so a broker that is down is not hammered.
+and any state can fall back to DISCONNECTED. AUTHENTICATING is the SASL exchange of a
+``SASL_*`` connection (after ApiVersions, as Kafka's Java client does, so the
+SaslAuthenticate version is negotiated); READY -> AUTHENTICATING -> READY is a KIP-368
+re-authentication of a live connection, during which no new request is sent on it.
+Every fall back counts as a failed attempt: the next connect waits
+``reconnect_backoff_ms * 2**(failures-1)`` (capped at ``reconnect_backoff_max_ms``,
++/- ``jitter``), so a broker that is down is not hammered.
 Reaching READY resets the count. Pure logic: time comes in as ``now_ms``.
 """
 
@@ -23,6 +27,7 @@ class ConnectionState(enum.Enum):
     DISCONNECTED = "disconnected"
     CONNECTING = "connecting"
     CHECKING_API_VERSIONS = "checking_api_versions"
+    AUTHENTICATING = "authenticating"
     READY = "ready"
 
 
@@ -32,9 +37,14 @@ _TRANSITIONS: dict[ConnectionState, frozenset[ConnectionState]] = {
         {ConnectionState.CHECKING_API_VERSIONS, ConnectionState.DISCONNECTED}
     ),
     ConnectionState.CHECKING_API_VERSIONS: frozenset(
+        {ConnectionState.AUTHENTICATING, ConnectionState.READY, ConnectionState.DISCONNECTED}
+    ),
+    ConnectionState.AUTHENTICATING: frozenset(
         {ConnectionState.READY, ConnectionState.DISCONNECTED}
     ),
-    ConnectionState.READY: frozenset({ConnectionState.DISCONNECTED}),
+    ConnectionState.READY: frozenset(
+        {ConnectionState.AUTHENTICATING, ConnectionState.DISCONNECTED}
+    ),
 }
 
 
@@ -159,6 +169,10 @@ class ClusterConnectionStates:
 
     def checking_api_versions(self, node_id: int) -> None:
         self._transition(node_id, ConnectionState.CHECKING_API_VERSIONS)
+
+    def authenticating(self, node_id: int) -> None:
+        """The SASL exchange starts (first authentication, or a re-authentication)."""
+        self._transition(node_id, ConnectionState.AUTHENTICATING)
 
     def ready(self, node_id: int) -> None:
         """Handshake done: the node may take requests; the failure count resets."""

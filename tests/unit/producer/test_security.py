@@ -222,18 +222,3 @@ def test_sasl_settings_keep_the_password_out_of_their_repr() -> None:
     assert security.sasl.mechanism == "SCRAM-SHA-256"
     assert security.sasl.password == SECRET
     assert SECRET not in repr(security)
-
-
-@pytest.mark.parametrize("protocol", ["SSL", "SASL_PLAINTEXT", "SASL_SSL"])
-def test_producer_refuses_what_the_network_layer_cannot_speak_yet(protocol: str) -> None:
-    from producer import Producer
-
-    settings: dict[str, Any] = {"security_protocol": protocol}
-    if protocol.startswith("SASL_"):
-        settings.update(
-            sasl_mechanism="PLAIN", sasl_plain_username="alice", sasl_plain_password=SECRET
-        )
-    with pytest.raises(ConfigError, match=f"security_protocol {protocol} is not supported") as e:
-        Producer(bootstrap_servers="127.0.0.1:1", **settings)
-    assert "will not fall back to an unprotected connection" in str(e.value)
-    assert SECRET not in str(e.value)

@@ -1,0 +1,132 @@
+"""A local OIDC token endpoint for the tests: the client-credentials grant, RS256 JWTs.
+
+``POST /token`` with ``grant_type=client_credentials`` and the client's id and secret in
+HTTP Basic authentication (what librdkafka's ``sasl.oauthbearer.method=oidc`` and
+regcast's built-in provider send; form fields ``client_id``/``client_secret`` are
+accepted too) answers ``{"access_token": <JWT>, "token_type": "Bearer", "expires_in":
+<lifetime_s>}``. The JWT carries ``iss``, ``aud``, ``sub`` (the client id), ``iat``,
+``exp`` and ``scope``, signed with a key generated per endpoint; the SASL gateway checks
+it with :attr:`TokenEndpoint.public_key`. A wrong client answers 401 ``invalid_client``.
+Test code only.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["TokenEndpoint"]
+
+
+class TokenEndpoint:
+    """Serves ``/token`` on 127.0.0.1 in a thread; counts the tokens it issued."""
+
+    def __init__(
+        self,
+        *,
+        clients: dict[str, str],
+        lifetime_s: int = 3600,
+        issuer: str = "regcast-test-idp",
+        audience: str = "kafka",
+    ) -> None:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        self.clients = dict(clients)
+        self.lifetime_s = lifetime_s
+        self.issuer = issuer
+        self.audience = audience
+        self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.public_key = self.private_key.public_key()
+        self.issued: list[str] = []
+        self.refused = 0
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/token"
+
+    def issue(self, subject: str, *, lifetime_s: int | None = None, **claims: Any) -> str:
+        """A token as the endpoint would issue it (tests also use it for a user provider)."""
+        import jwt
+
+        now = int(time.time())
+        payload = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject,
+            "iat": now,
+            "exp": now + (self.lifetime_s if lifetime_s is None else lifetime_s),
+            **claims,
+        }
+        return jwt.encode(payload, self.private_key, algorithm="RS256")
+
+    def start(self) -> TokenEndpoint:
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                client_id = (form.get("client_id") or [""])[0]
+                secret = (form.get("client_secret") or [""])[0]
+                auth = self.headers.get("Authorization") or ""
+                if auth.startswith("Basic "):
+                    decoded = base64.b64decode(auth[6:]).decode()
+                    client_id, _, secret = decoded.partition(":")
+                    client_id = urllib.parse.unquote_plus(client_id)
+                    secret = urllib.parse.unquote_plus(secret)
+                expected = endpoint.clients.get(client_id)
+                grant = (form.get("grant_type") or [""])[0]
+                if grant != "client_credentials":
+                    return self._answer(400, {"error": "unsupported_grant_type"})
+                if expected is None or not hmac.compare_digest(secret, expected):
+                    endpoint.refused += 1
+                    return self._answer(401, {"error": "invalid_client"})
+                scope = (form.get("scope") or [""])[0]
+                token = endpoint.issue(client_id, scope=scope)
+                endpoint.issued.append(token)
+                self._answer(
+                    200,
+                    {
+                        "access_token": token,
+                        "token_type": "Bearer",
+                        "expires_in": endpoint.lifetime_s,
+                    },
+                )
+
+            def _answer(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(
+            target=self._server.serve_forever, name="token-endpoint", daemon=True
+        ).start()
+        return self
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> TokenEndpoint:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
