@@ -45,7 +45,8 @@ writes its text report to PATH.
 
 The regcast and confluent-kafka children also take ``--security-protocol SSL
 --ssl-cafile PEM`` (used by :mod:`benchmarks.bench_tls`, which runs them through a TLS
-terminator).
+terminator), and the confluent-kafka child ``--nagle-off`` (``socket.nagle.disable``:
+regcast always sets TCP_NODELAY).
 """
 
 from __future__ import annotations
@@ -148,10 +149,13 @@ def regcast_security(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def librdkafka_security(args: argparse.Namespace) -> dict[str, Any]:
-    """The same settings in librdkafka's words."""
-    if args.security_protocol == "PLAINTEXT":
-        return {}
-    return {"security.protocol": args.security_protocol, "ssl.ca.location": args.ssl_cafile}
+    """The same settings in librdkafka's words (and Nagle off, as regcast has it, if asked)."""
+    config: dict[str, Any] = {"socket.nagle.disable": True} if args.nagle_off else {}
+    if args.security_protocol != "PLAINTEXT":
+        config.update(
+            {"security.protocol": args.security_protocol, "ssl.ca.location": args.ssl_cafile}
+        )
+    return config
 
 
 def bench_regcast(args: argparse.Namespace, values: list[bytes], tally: Tally) -> dict[str, Any]:
@@ -782,6 +786,7 @@ def main() -> None:
         help=argparse.SUPPRESS,
     )  # fmt: skip
     parser.add_argument("--ssl-cafile", help=argparse.SUPPRESS)
+    parser.add_argument("--nagle-off", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.security_protocol != "PLAINTEXT" and args.child not in ("regcast", REFERENCE):
         parser.error("--security-protocol: only the regcast and confluent-kafka children")

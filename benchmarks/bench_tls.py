@@ -19,6 +19,14 @@ distinct values; idempotence on for acks=all), regcast with
 ``security.protocol=SSL`` / ``ssl.ca.location``. A fresh topic per peer, transport and
 round; the best of ``--rounds`` rounds counts.
 
+Nagle. regcast sets TCP_NODELAY on every socket; librdkafka leaves Nagle's algorithm on
+unless ``socket.nagle.disable`` is set. Over TLS that matters a great deal: OpenSSL
+writes a request as several TLS records, and with Nagle on the last segment waits for
+the terminator's delayed ACK (the first run of this benchmark, 2026-12-07, had
+librdkafka at 9.8k records/s over TLS against 64k in plaintext for scenario B). Like for
+like, librdkafka runs here with ``socket.nagle.disable=true`` over both transports;
+``--librdkafka-nagle`` runs it with its default instead.
+
 - Scenario B: 1 KiB values, acks=all. Target: regcast >= 0.9x librdkafka over TLS.
 - Scenario A: 100-byte values, acks=1, over TLS and over plaintext. Target: regcast's
   ratio to librdkafka over TLS no more than 10% below its plaintext ratio.
@@ -92,7 +100,12 @@ def create_topic(transport: Transport, topic: str) -> None:
 
 
 def _best(
-    transport: Transport, scenario_name: str, peer: str, records: int, rounds: int
+    transport: Transport,
+    scenario_name: str,
+    peer: str,
+    records: int,
+    rounds: int,
+    nagle_off: bool = True,
 ) -> dict[str, Any]:
     scenario = SCENARIOS[scenario_name]
     best: dict[str, Any] | None = None
@@ -106,6 +119,7 @@ def _best(
                 "--child", peer, "--bootstrap", transport.bootstrap, "--topic", topic,
                 "--records", str(records), "--value-bytes", str(scenario.value_bytes),
                 "--acks", scenario.acks, *transport.child_args(),
+                *(["--nagle-off"] if nagle_off and peer == REFERENCE else []),
             ]
         )  # fmt: skip
         if figures["delivered"] != records:
@@ -120,7 +134,10 @@ def _best(
 
 
 def run(
-    records_a: int = 300_000, records_b: int = 100_000, rounds: int = 2
+    records_a: int = 300_000,
+    records_b: int = 100_000,
+    rounds: int = 2,
+    librdkafka_nagle_off: bool = True,
 ) -> list[dict[str, Any]]:
     """One row per (scenario, transport, peer), with the ratio to librdkafka and TLS's cost.
 
@@ -160,10 +177,11 @@ def run(
     return rows
 
 
-def print_table(rows: list[dict[str, Any]]) -> None:
+def print_table(rows: list[dict[str, Any]], librdkafka_nagle_off: bool = True) -> None:
     print(
         "producer throughput over TLS (socat/OpenSSL in front of Tansu) and plaintext "
-        "(a second Tansu), one partition, linger.ms 5, 64 KiB batches, no compression"
+        "(a second Tansu), one partition, linger.ms 5, 64 KiB batches, no compression, "
+        f"librdkafka socket.nagle.disable={'true' if librdkafka_nagle_off else 'false'}"
     )
     print(
         f"  {'scn':3} {'value':>6} {'acks':>4} {'transport':9} {'peer':16} {'records':>8} "
@@ -200,8 +218,14 @@ def main() -> None:
     parser.add_argument("--records-a", type=int, default=300_000)
     parser.add_argument("--records-b", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--librdkafka-nagle",
+        action="store_true",
+        help="leave Nagle's algorithm on for librdkafka (its default)",
+    )
     args = parser.parse_args()
-    print_table(run(args.records_a, args.records_b, args.rounds))
+    nagle_off = not args.librdkafka_nagle
+    print_table(run(args.records_a, args.records_b, args.rounds, nagle_off), nagle_off)
 
 
 if __name__ == "__main__":
