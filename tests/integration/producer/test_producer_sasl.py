@@ -1,0 +1,336 @@
+"""The producer over SASL: PLAIN, SCRAM-SHA-256/512 and OAUTHBEARER, end to end.
+
+No broker here authenticates with SASL in a usable way, so the peer is the tests' own
+gateway (tests/support/sasl_gateway.py) in front of a real Tansu. The gateway is proven
+first, in this module, against librdkafka (confluent-kafka): each mechanism produces and
+reads back, a wrong password is refused. Only then is regcast tested through it, with
+confluent-kafka's consumer (check.crcs) as the judge of what arrived.
+
+Tansu's own SASL code is used for the one thing it can do: started with
+``--authentication`` it runs a SCRAM exchange for a user it cannot have, and regcast must
+call that an authentication failure whatever the error code says.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from confluent_kafka import Producer as LibrdkafkaProducer
+
+from producer import Producer
+from producer.errors import AuthenticationError, AuthenticationFailedError
+from regcast.local_broker import LocalBroker
+from tests.support.consume import consume_all
+from tests.support.sasl_gateway import SaslKafka
+from tests.support.token_endpoint import TokenEndpoint
+
+pytestmark = pytest.mark.timeout(90)
+
+USER, PASSWORD = "alice", "correct-horse-battery-staple"
+CLIENT_ID, CLIENT_SECRET = "regcast-service", "oidc-client-secret-value"
+SCRAM = ["SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
+def new_topic() -> str:
+    return f"sasl-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def token_endpoint() -> Iterator[TokenEndpoint]:
+    endpoint = TokenEndpoint(clients={CLIENT_ID: CLIENT_SECRET}).start()
+    try:
+        yield endpoint
+    finally:
+        endpoint.close()
+
+
+def _gateway(token_endpoint: TokenEndpoint, **options: Any) -> SaslKafka:
+    return SaslKafka(
+        gateway_options={
+            "users": {USER: PASSWORD},
+            "jwt_public_key": token_endpoint.public_key,
+            **options,
+        }
+    )
+
+
+def librdkafka_sasl(mechanism: str, token_endpoint: TokenEndpoint) -> dict[str, Any]:
+    """confluent-kafka's settings for ``mechanism`` (OIDC client credentials for tokens)."""
+    config: dict[str, Any] = {
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": mechanism,
+        "log_level": 0,
+    }
+    if mechanism == "OAUTHBEARER":
+        config |= {
+            "sasl.oauthbearer.method": "oidc",
+            "sasl.oauthbearer.token.endpoint.url": token_endpoint.url,
+            "sasl.oauthbearer.client.id": CLIENT_ID,
+            "sasl.oauthbearer.client.secret": CLIENT_SECRET,
+        }
+    else:
+        config |= {"sasl.username": USER, "sasl.password": PASSWORD}
+    return config
+
+
+def regcast_sasl(mechanism: str, token_endpoint: TokenEndpoint) -> dict[str, Any]:
+    settings: dict[str, Any] = {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": mechanism}
+    if mechanism == "OAUTHBEARER":
+        settings |= {
+            "sasl_oauthbearer_token_endpoint_url": token_endpoint.url,
+            "sasl_oauthbearer_client_id": CLIENT_ID,
+            "sasl_oauthbearer_client_secret": CLIENT_SECRET,
+        }
+    else:
+        settings |= {"sasl_plain_username": USER, "sasl_plain_password": PASSWORD}
+    return settings
+
+
+def fast_failure() -> dict[str, Any]:
+    return {"max_block_ms": 5_000, "request_timeout_ms": 3_000, "delivery_timeout_ms": 5_000}
+
+
+def in_order_per_partition(records: list[Any], total: int) -> None:
+    by_partition: dict[int, list[int]] = defaultdict(list)
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        by_partition[record.partition].append(int(record.value.split(b"-")[1]))
+    seen = sorted(i for order in by_partition.values() for i in order)
+    assert seen == list(range(total)), "records lost or written twice"
+    for partition, order in by_partition.items():
+        assert order == sorted(order), f"partition {partition} out of order"
+
+
+# ------------------------------------------------------------- the gateway, proven first
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", *SCRAM, "OAUTHBEARER"])
+def test_the_gateway_authenticates_librdkafka(
+    mechanism: str, token_endpoint: TokenEndpoint
+) -> None:
+    topic = new_topic()
+    with _gateway(token_endpoint) as kafka:
+        config = librdkafka_sasl(mechanism, token_endpoint)
+        producer = LibrdkafkaProducer({"bootstrap.servers": kafka.bootstrap, **config})
+        for i in range(50):
+            producer.produce(topic, value=f"v-{i}".encode())
+        assert producer.flush(20) == 0
+        records = consume_all(kafka.bootstrap, topic, expected=50, config=config)
+        in_order_per_partition(records, 50)
+        assert kafka.gateway is not None and kafka.gateway.authentications >= 2
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", *SCRAM])
+def test_the_gateway_refuses_librdkafka_with_a_wrong_password(
+    mechanism: str, token_endpoint: TokenEndpoint
+) -> None:
+    errors: list[Any] = []
+    with _gateway(token_endpoint) as kafka:
+        config = librdkafka_sasl(mechanism, token_endpoint) | {
+            "sasl.password": "wrong",
+            "error_cb": errors.append,
+            "message.timeout.ms": 3000,
+        }
+        producer = LibrdkafkaProducer({"bootstrap.servers": kafka.bootstrap, **config})
+        producer.produce(new_topic(), value=b"x")
+        producer.flush(5)
+        assert kafka.gateway is not None and kafka.gateway.authentications == 0
+    assert any("Authentication failed" in str(e) or "SASL" in str(e) for e in errors), errors
+
+
+# ------------------------------------------------------------- regcast through it
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", *SCRAM, "OAUTHBEARER"])
+def test_regcast_produces_over_sasl(mechanism: str, token_endpoint: TokenEndpoint) -> None:
+    topic, total = new_topic(), 3_000
+    with _gateway(token_endpoint) as kafka:
+        producer = Producer(
+            bootstrap_servers=kafka.bootstrap,
+            acks="all",
+            compression_type="lz4",
+            **regcast_sasl(mechanism, token_endpoint),
+        )
+        try:
+            futures = [producer.send(topic, value=f"v-{i}".encode()) for i in range(total)]
+            producer.flush(timeout=30)
+            assert all(f.exception(timeout=0) is None for f in futures)
+        finally:
+            producer.close(timeout=10)
+        records = consume_all(
+            kafka.bootstrap,
+            topic,
+            expected=total,
+            config=librdkafka_sasl(mechanism, token_endpoint),
+        )
+        in_order_per_partition(records, total)
+        assert kafka.gateway is not None
+        assert all(not c.failures for c in kafka.gateway.connections)
+    if mechanism == "OAUTHBEARER":
+        assert token_endpoint.issued, "the built-in OIDC provider fetched no token"
+
+
+def test_regcast_oauthbearer_with_a_token_provider(token_endpoint: TokenEndpoint) -> None:
+    topic = new_topic()
+    calls: list[int] = []
+
+    def provider() -> tuple[str, int]:
+        calls.append(1)
+        return token_endpoint.issue("app", lifetime_s=600), int(time.time() * 1000) + 600_000
+
+    with _gateway(token_endpoint) as kafka:
+        producer = Producer(
+            bootstrap_servers=kafka.bootstrap,
+            security_protocol="SASL_PLAINTEXT",
+            sasl_mechanism="OAUTHBEARER",
+            sasl_oauth_token_provider=provider,
+        )
+        try:
+            producer.send(topic, value=b"v-0").result(timeout=20)
+        finally:
+            producer.close(timeout=10)
+        assert calls
+        assert kafka.gateway is not None
+        assert any("app" in c.principals for c in kafka.gateway.connections)
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", *SCRAM])
+def test_a_wrong_password_is_fatal_fast_and_says_so(
+    mechanism: str, token_endpoint: TokenEndpoint, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = "not-the-password-42"
+    with _gateway(token_endpoint) as kafka:
+        settings = regcast_sasl(mechanism, token_endpoint) | {"sasl_plain_password": wrong}
+        producer = Producer(bootstrap_servers=kafka.bootstrap, **settings, **fast_failure())
+        started = time.monotonic()
+        try:
+            with pytest.raises(AuthenticationFailedError) as first:
+                producer.send(new_topic(), value=b"x").result(timeout=10)
+            assert time.monotonic() - started < 3, "authentication failure not reported fast"
+            with pytest.raises(AuthenticationError) as later:
+                producer.send(new_topic(), value=b"y").result(timeout=10)
+        finally:
+            producer.close(timeout=5)
+        assert kafka.gateway is not None and kafka.gateway.authentications == 0
+        assert len(kafka.gateway.connections) <= 2, "the producer kept reconnecting"
+    message = str(first.value)
+    assert f"SASL {mechanism} authentication with node" in message
+    assert "Invalid username or password" in message or "invalid credentials" in message
+    for text in (message, str(later.value), repr(producer), repr(producer.config), caplog.text):
+        assert wrong not in text
+        assert PASSWORD not in text
+
+
+def test_a_mechanism_the_broker_does_not_enable_names_the_enabled_ones(
+    token_endpoint: TokenEndpoint,
+) -> None:
+    with _gateway(token_endpoint, mechanisms=("PLAIN", "SCRAM-SHA-256")) as kafka:
+        producer = Producer(
+            bootstrap_servers=kafka.bootstrap,
+            **regcast_sasl("SCRAM-SHA-512", token_endpoint),
+            **fast_failure(),
+        )
+        try:
+            with pytest.raises(AuthenticationError) as failure:
+                producer.send(new_topic(), value=b"x").result(timeout=10)
+        finally:
+            producer.close(timeout=5)
+    assert "SCRAM-SHA-512 is not enabled on the broker, which enables: PLAIN, SCRAM-SHA-256" in str(
+        failure.value
+    )
+
+
+def test_a_scram_server_that_cannot_prove_the_password_is_refused(
+    token_endpoint: TokenEndpoint,
+) -> None:
+    with _gateway(token_endpoint) as kafka:
+        assert kafka.gateway is not None
+        kafka.gateway.forge_scram_server_signature = True
+        producer = Producer(
+            bootstrap_servers=kafka.bootstrap,
+            **regcast_sasl("SCRAM-SHA-256", token_endpoint),
+            **fast_failure(),
+        )
+        try:
+            with pytest.raises(AuthenticationFailedError, match="signature"):
+                producer.send(new_topic(), value=b"x").result(timeout=10)
+        finally:
+            producer.close(timeout=5)
+
+
+def test_an_expired_oidc_client_secret_is_fatal(token_endpoint: TokenEndpoint) -> None:
+    with _gateway(token_endpoint) as kafka:
+        settings = regcast_sasl("OAUTHBEARER", token_endpoint) | {
+            "sasl_oauthbearer_client_secret": "revoked-secret-value"
+        }
+        producer = Producer(bootstrap_servers=kafka.bootstrap, **settings, **fast_failure())
+        try:
+            with pytest.raises(AuthenticationError) as failure:
+                producer.send(new_topic(), value=b"x").result(timeout=10)
+        finally:
+            producer.close(timeout=5)
+    assert "revoked-secret-value" not in str(failure.value)
+    assert token_endpoint.refused >= 1
+
+
+def test_reauthentication_keeps_an_idempotent_stream_whole(token_endpoint: TokenEndpoint) -> None:
+    """KIP-368: a 1.5 s session, a ~6 s stream: several re-authentications on the same
+    connections, every record once and in order."""
+    topic, total = new_topic(), 6_000
+    with _gateway(token_endpoint, session_lifetime_ms=1_500) as kafka:
+        producer = Producer(
+            bootstrap_servers=kafka.bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+            **regcast_sasl("SCRAM-SHA-256", token_endpoint),
+        )
+        try:
+            futures = []
+            for i in range(total):
+                futures.append(producer.send(topic, value=f"v-{i}".encode()))
+                if i % 100 == 99:
+                    time.sleep(0.1)
+            producer.flush(timeout=30)
+            failures = [f.exception(timeout=0) for f in futures if f.exception(timeout=0)]
+            assert not failures, failures[:3]
+        finally:
+            producer.close(timeout=10)
+        gateway = kafka.gateway
+        assert gateway is not None
+        assert not any(c.expired for c in gateway.connections), "a session expired in use"
+        assert max(c.authentications for c in gateway.connections) >= 3, [
+            c.authentications for c in gateway.connections
+        ]
+        records = consume_all(
+            kafka.bootstrap, topic, expected=total, config=librdkafka_sasl("PLAIN", token_endpoint)
+        )
+    in_order_per_partition(records, total)
+
+
+# ------------------------------------------------------------- Tansu's own SASL code
+
+
+def test_tansu_scram_for_an_unknown_user_is_an_authentication_failure() -> None:
+    with LocalBroker(authentication=True) as broker:
+        producer = Producer(
+            bootstrap_servers=broker.bootstrap_servers,
+            security_protocol="SASL_PLAINTEXT",
+            sasl_mechanism="SCRAM-SHA-256",
+            sasl_plain_username="nobody",
+            sasl_plain_password="tansu-cannot-know-this",
+            **fast_failure(),
+        )
+        try:
+            with pytest.raises(AuthenticationFailedError) as failure:
+                producer.send(new_topic(), value=b"x").result(timeout=10)
+        finally:
+            producer.close(timeout=5)
+    assert "tansu-cannot-know-this" not in str(failure.value)
+    assert "SCRAM-SHA-256" in str(failure.value)
