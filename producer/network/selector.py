@@ -285,7 +285,12 @@ class Selector:
             from producer.network.tls_channel import TlsChannel
 
             assert isinstance(channel, TlsChannel)
-            if not channel.receive_handshake_bytes():
+            try:
+                open_ = channel.receive_handshake_bytes()
+            except OSError as exc:
+                self._fail(channel, _closed_during_handshake(channel, exc))
+                return
+            if not open_:
                 self._fail(channel, _closed_during_handshake(channel))
                 return
         self._advance_handshake(channel, self.connected, self.disconnected)
@@ -367,7 +372,7 @@ class Selector:
 
 
 _NOT_ANSWERED_HINT = (
-    " before answering anything: if it is a TLS listener, set security_protocol SSL "
+    "; it hung up before answering anything: if it is a TLS listener, set security_protocol SSL "
     "(or SASL_SSL); if it requires SASL, set security_protocol SASL_PLAINTEXT or SASL_SSL"
 )
 
@@ -382,12 +387,13 @@ def _closed(channel: KafkaChannel) -> str:
     return f"node {channel.node_id} closed the connection{hint}"
 
 
-def _closed_during_handshake(channel: KafkaChannel) -> DisconnectError:
+def _closed_during_handshake(channel: KafkaChannel, exc: OSError | None = None) -> DisconnectError:
     # retriable, as Java's "EOF during handshake": a network cut looks the same as a
     # plaintext broker hanging up on a ClientHello it cannot parse
     where = getattr(channel, "where", f"node {channel.node_id}")
+    how = "closed the connection" if exc is None else f"broke the connection ({exc})"
     return DisconnectError(
-        f"{where} closed the connection during the TLS handshake: is it a TLS listener? "
+        f"{where} {how} during the TLS handshake: is it a TLS listener? "
         "A plaintext port needs security_protocol PLAINTEXT (or SASL_PLAINTEXT)"
     )
 

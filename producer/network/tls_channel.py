@@ -90,6 +90,10 @@ class TlsChannel(KafkaChannel):
         """
         try:
             done = self.tls.do_handshake()
+        except ssl.SSLEOFError:
+            # the peer hung up mid-handshake: retried like any broken connection, as
+            # Java's client treats "EOF during handshake"
+            raise ConnectionResetError("EOF during the TLS handshake") from None
         except ssl.SSLError as exc:
             raise self._ssl_error(exc) from None
         self._flush()
@@ -121,6 +125,8 @@ class TlsChannel(KafkaChannel):
         while True:
             try:
                 n = tls.read_into(view)
+            except ssl.SSLEOFError:
+                return 0  # EOF without close_notify: a cut connection, not a TLS failure
             except ssl.SSLError as exc:
                 raise self._ssl_error(exc) from None
             if n >= 0:

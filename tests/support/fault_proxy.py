@@ -19,6 +19,8 @@ responses, so the proxy rewrites those (decoded and re-encoded with regcast's co
 every broker address it proxies is replaced by its listener's address, and clients
 keep talking through the proxy after bootstrap. All other frames pass through as they
 are. Bytes are forwarded frame by frame (4-byte size prefix), on one thread.
+``raw=True`` forwards bytes as they come, without framing or rewriting: for TLS, whose
+ciphertext the proxy cannot read (Metadata must then advertise the proxy itself).
 
 This is not a fake broker: every answer comes from the real broker behind it.
 """
@@ -82,8 +84,10 @@ class FaultProxy:
         host: str = "127.0.0.1",
         rewrite_metadata: bool = True,
         max_batch_bytes: int | None = None,
+        raw: bool = False,
     ) -> None:
         self.host = host
+        self.raw = raw
         self.rewrite_metadata = rewrite_metadata
         self.max_batch_bytes = max_batch_bytes
         self.refused_batch_sizes: list[int] = []  # batches answered MESSAGE_TOO_LARGE
@@ -300,7 +304,12 @@ class FaultProxy:
             if chunk == b"":
                 self._close_conn(conn)
                 return
-            if chunk:
+            if chunk and self.raw:
+                if from_client:
+                    conn.to_upstream += chunk
+                else:
+                    conn.to_client += chunk
+            elif chunk:
                 if from_client:
                     conn.from_client += chunk
                     self._frames_from_client(conn)
