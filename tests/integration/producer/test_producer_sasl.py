@@ -18,6 +18,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,9 +26,10 @@ from confluent_kafka import Producer as LibrdkafkaProducer
 
 from producer import Producer
 from producer.errors import AuthenticationError, AuthenticationFailedError
-from regcast.local_broker import LocalBroker
+from regcast.local_broker import LocalBroker, free_port
 from tests.support.consume import consume_all
-from tests.support.sasl_gateway import SaslKafka
+from tests.support.sasl_gateway import SaslGateway, SaslKafka
+from tests.support.tls import TlsTerminator, make_certificates
 from tests.support.token_endpoint import TokenEndpoint
 
 pytestmark = pytest.mark.timeout(90)
@@ -334,3 +336,38 @@ def test_tansu_scram_for_an_unknown_user_is_an_authentication_failure() -> None:
             producer.close(timeout=5)
     assert "tansu-cannot-know-this" not in str(failure.value)
     assert "SCRAM-SHA-256" in str(failure.value)
+
+
+# ------------------------------------------------------------- SASL_SSL
+
+
+def test_sasl_ssl_through_socat_in_front_of_the_gateway(
+    tmp_path: Path, token_endpoint: TokenEndpoint
+) -> None:
+    """client --TLS--> socat --> gateway (SCRAM) --> Tansu, Tansu advertising socat."""
+    certs = make_certificates(tmp_path)
+    tls_port, gateway_port = free_port(), free_port()
+    topic, total = new_topic(), 1_000
+    with (
+        LocalBroker(advertised_port=tls_port) as broker,
+        SaslGateway((broker.host, broker.port), port=gateway_port, users={USER: PASSWORD}),
+        TlsTerminator(gateway_port, certs, port=tls_port) as terminator,
+    ):
+        tls = {"security_protocol": "SASL_SSL", "ssl_cafile": str(certs.ca)}
+        producer = Producer(
+            bootstrap_servers=terminator.bootstrap,
+            acks="all",
+            **(regcast_sasl("SCRAM-SHA-512", token_endpoint) | tls),
+        )
+        try:
+            futures = [producer.send(topic, value=f"v-{i}".encode()) for i in range(total)]
+            producer.flush(timeout=30)
+            assert all(f.exception(timeout=0) is None for f in futures)
+        finally:
+            producer.close(timeout=10)
+        librdkafka = librdkafka_sasl("SCRAM-SHA-512", token_endpoint) | {
+            "security.protocol": "SASL_SSL",
+            "ssl.ca.location": str(certs.ca),
+        }
+        records = consume_all(terminator.bootstrap, topic, expected=total, config=librdkafka)
+    in_order_per_partition(records, total)
