@@ -30,8 +30,10 @@ Security
 is wrapped in the very ``ssl.SSLContext`` the producer builds from them
 (:func:`producer.security.network_security`: the same CA, client certificate and
 hostname check), so what the demo reads back travels as protected as what it sent.
-SASL is refused with :class:`ReadBackError` before any connection: this reader does not
-authenticate, and it will not try a secured cluster without its credentials.
+For ``SASL_PLAINTEXT`` / ``SASL_SSL`` each connection then logs in with the producer's own
+:class:`~producer.network.authenticator.SaslAuthenticator` (SaslHandshake v1, then
+SaslAuthenticate v1 frames; the same mechanism, credentials or token source), in lock
+step on the blocking socket. A read-back lasts seconds, so it never re-authenticates.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ from producer.records import decode_record_batches
 
 if TYPE_CHECKING:
     import ssl
+
+    from producer.security import NetworkSecurity, SaslSettings
 
 __all__ = [
     "FETCH_VERSION",
@@ -190,7 +194,7 @@ class _Connection:
         port: int,
         client_id: str,
         deadline: float,
-        ssl_context: ssl.SSLContext | None = None,
+        security: NetworkSecurity | None = None,
     ) -> None:
         self.where = f"{host}:{port}"
         self.client_id = client_id
@@ -200,24 +204,31 @@ class _Connection:
             sock = socket.create_connection((host, port), timeout=self._remaining())
         except OSError as exc:
             raise ReadBackError(f"cannot connect to {self.where}: {exc}") from exc
-        if ssl_context is None:
-            self._sock: socket.socket = sock
-            return
-        import ssl
+        self._sock: socket.socket = sock
+        ssl_context = None if security is None else security.ssl_context
+        if ssl_context is not None:
+            self._sock = _wrap_tls(sock, ssl_context, host, self.where)
+        if security is not None and security.sasl is not None:
+            try:
+                self._authenticate(security.sasl)
+            except BaseException:
+                self._sock.close()
+                raise
 
-        try:  # the handshake runs here, bounded by the socket's timeout
-            self._sock = ssl_context.wrap_socket(sock, server_hostname=host)
-        except ssl.SSLCertVerificationError as exc:
-            sock.close()
-            raise ReadBackError(
-                f"TLS handshake with {self.where} failed: the broker's certificate was "
-                f"refused ({exc.verify_message})"
-            ) from None
-        except OSError as exc:  # ssl.SSLError, a timeout, a reset
-            sock.close()
-            raise ReadBackError(
-                f"TLS handshake with {self.where} failed: {exc} (is it a TLS listener?)"
-            ) from None
+    def _authenticate(self, sasl: SaslSettings) -> None:
+        """KIP-152's exchange, one request at a time; ReadBackError naming what failed."""
+        from producer.network.authenticator import SaslAuthenticator
+
+        authenticator = SaslAuthenticator(sasl, -1, self.where)
+        try:
+            authenticator.start()
+            handshake = self.call(ApiKey.SASL_HANDSHAKE, 1, authenticator.handshake_body(1))
+            payload: bytes | None = authenticator.on_handshake_response(handshake)
+            while payload is not None:
+                answer = self.call(ApiKey.SASL_AUTHENTICATE, 1, {"auth_bytes": payload})
+                payload = authenticator.on_authenticate_response(answer)
+        except ProducerError as exc:  # AuthenticationError: names the broker, not the secret
+            raise ReadBackError(f"{type(exc).__name__}: {exc}") from None
 
     def _remaining(self) -> float:
         remaining = self._deadline - time.monotonic()
@@ -267,6 +278,25 @@ class _Connection:
         self._sock.close()
 
 
+def _wrap_tls(sock: socket.socket, context: ssl.SSLContext, host: str, where: str) -> socket.socket:
+    import ssl
+
+    try:  # the handshake runs here, bounded by the socket's timeout
+        wrapped: socket.socket = context.wrap_socket(sock, server_hostname=host)
+    except ssl.SSLCertVerificationError as exc:
+        sock.close()
+        raise ReadBackError(
+            f"TLS handshake with {where} failed: the broker's certificate was "
+            f"refused ({exc.verify_message})"
+        ) from None
+    except OSError as exc:  # ssl.SSLError, a timeout, a reset
+        sock.close()
+        raise ReadBackError(
+            f"TLS handshake with {where} failed: {exc} (is it a TLS listener?)"
+        ) from None
+    return wrapped
+
+
 def _pick_version(api_key: ApiKey, broker: dict[int, tuple[int, int]], where: str) -> int:
     ours_low, ours_high = SUPPORTED_VERSIONS[api_key]
     theirs_low, theirs_high = broker.get(api_key, (0, -1))
@@ -306,9 +336,9 @@ def read_back(
     A position the broker does not have by the deadline is simply absent from the
     result. Raises :class:`ReadBackError` when no broker can be reached, a broker
     answers an error code, or its bytes do not decode (a CRC mismatch included), and
-    for ``security`` it cannot honour (SASL) or whose TLS files do not load.
+    for ``security`` whose TLS files do not load or whose SASL login fails.
     """
-    ssl_context = _ssl_context(bootstrap, security or {})
+    network = _network_security(bootstrap, security or {})
     deadline = time.monotonic() + timeout_s
     # Socket waits get a grace period: a Fetch sent just before the deadline may be held
     # by the broker for its max wait, and that is not a failure to talk to it.
@@ -320,7 +350,7 @@ def read_back(
         return {}
     connections: dict[tuple[str, int], _Connection] = {}
     try:
-        leaders = _leaders(bootstrap, state, client_id, io_deadline, connections, ssl_context)
+        leaders = _leaders(bootstrap, state, client_id, io_deadline, connections, network)
         while any(state.wanted.values()) and time.monotonic() < deadline:
             progressed = False
             for address, partitions in leaders.items():
@@ -329,7 +359,7 @@ def read_back(
                     continue
                 connection = connections.get(address)
                 if connection is None:
-                    connection = _Connection(*address, client_id, io_deadline, ssl_context)
+                    connection = _Connection(*address, client_id, io_deadline, network)
                     connections[address] = connection
                 progressed |= _fetch_once(connection, live, state, deadline)
             if on_progress is not None:
@@ -344,13 +374,9 @@ def read_back(
     return state.found
 
 
-def _ssl_context(bootstrap: str, security: Mapping[str, Any]) -> ssl.SSLContext | None:
-    """The producer's TLS context for these settings; None for plaintext."""
+def _network_security(bootstrap: str, security: Mapping[str, Any]) -> NetworkSecurity | None:
+    """The producer's TLS context and SASL settings for these settings; None for plaintext."""
     protocol = str(security.get("security_protocol", "PLAINTEXT")).upper()
-    if protocol.startswith("SASL_"):
-        raise ReadBackError(
-            f"security_protocol {protocol}: the read-back does not authenticate with SASL"
-        )
     if protocol == "PLAINTEXT":
         return None
     from producer.config import ProducerConfig
@@ -358,7 +384,7 @@ def _ssl_context(bootstrap: str, security: Mapping[str, Any]) -> ssl.SSLContext 
 
     try:  # ConfigError names the setting, never a password
         config = ProducerConfig.from_settings({"bootstrap_servers": bootstrap, **security})
-        return network_security(config).ssl_context
+        return network_security(config)
     except ProducerError as exc:
         raise ReadBackError(f"bad security setting: {exc}") from None
 
@@ -369,7 +395,7 @@ def _leaders(
     client_id: str,
     deadline: float,
     connections: dict[tuple[str, int], _Connection],
-    ssl_context: ssl.SSLContext | None,
+    network: NetworkSecurity | None,
 ) -> dict[tuple[str, int], list[tuple[str, int]]]:
     """Leader address -> the partitions it leads, from the first bootstrap that answers."""
     problems: list[str] = []
@@ -378,7 +404,7 @@ def _leaders(
         if not host or not port.isdigit():
             raise ReadBackError(f"bad bootstrap address {address!r}: expected host:port")
         try:
-            connection = _Connection(host.strip("[]"), int(port), client_id, deadline, ssl_context)
+            connection = _Connection(host.strip("[]"), int(port), client_id, deadline, network)
         except ReadBackError as exc:
             problems.append(str(exc))
             continue

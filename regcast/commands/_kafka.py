@@ -33,7 +33,6 @@ __all__ = [
     "SslKeyfileOption",
     "SslPasswordOption",
     "kafka_security",
-    "uses_sasl",
 ]
 
 
@@ -133,7 +132,3 @@ def kafka_security(config: RegcastConfig, **given: Any) -> dict[str, Any]:
     except ConfigError as exc:
         fail(f"bad Kafka security setting: {_where(str(exc))}")
     return settings
-
-
-def uses_sasl(settings: dict[str, Any]) -> bool:
-    return str(settings.get("security_protocol", "PLAINTEXT")).upper().startswith("SASL_")

@@ -83,7 +83,6 @@ from regcast.commands._kafka import (
     SslKeyfileOption,
     SslPasswordOption,
     kafka_security,
-    uses_sasl,
 )
 from regcast.commands.produce import build_serializer, print_errors, summary_table
 from regcast.config import RegcastConfig, load_config
@@ -313,11 +312,6 @@ def demo(
             f"security_protocol {protocol} is set (flag, REGCAST_KAFKA_SECURITY_PROTOCOL or "
             "regcast.toml [kafka]), but the Tansu the demo starts listens in plaintext: "
             "pass --bootstrap for a secured cluster, or unset it"
-        )
-    if sample > 0 and uses_sasl(security):
-        fail(
-            f"the demo's read-back (regcast.readback) does not authenticate with SASL, and "
-            f"security_protocol is {protocol}: pass --sample 0 to produce without reading back"
         )
     missing = [str(f) for f in (AVRO_FILE, PROTO_FILE) if not (root / f).is_file()]
     if missing:

@@ -269,25 +269,6 @@ def test_the_demo_refuses_security_settings_for_the_plaintext_tansu_it_starts() 
     assert "the Tansu the demo starts listens in plaintext: pass --bootstrap" in result.output
 
 
-def test_the_demo_refuses_a_sasl_read_back_and_says_how_to_skip_it() -> None:
-    result = _demo(
-        "--bootstrap", "127.0.0.1:1", "--security-protocol", "SASL_PLAINTEXT",
-        "--sasl-mechanism", "PLAIN", "--sasl-username", "u", "--sasl-password", SECRET,
-    )  # fmt: skip
-    assert result.exit_code == 2
-    assert "does not authenticate with SASL" in result.output
-    assert "pass --sample 0" in result.output
-    assert SECRET not in result.output
-
-
-def test_read_back_refuses_sasl_before_connecting() -> None:
-    from regcast.readback import ReadBackError, read_back
-
-    security = {"security_protocol": "SASL_SSL", "sasl_mechanism": "PLAIN"}
-    with pytest.raises(ReadBackError, match="does not authenticate with SASL"):
-        read_back("127.0.0.1:1", [("t", 0, 0)], timeout_s=0.1, security=security)
-
-
 def test_read_back_reports_a_tls_file_that_does_not_load(tmp_path: Path) -> None:
     from regcast.readback import ReadBackError, read_back
 
