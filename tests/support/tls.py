@@ -314,11 +314,13 @@ class TlsKafka:
 
     def client_config(self, *, client_cert: bool = False) -> dict[str, object]:
         """librdkafka settings to reach this broker over TLS (confluent-kafka)."""
-        config: dict[str, object] = {
-            "security.protocol": "SSL",
-            "ssl.ca.location": str(self.certs.ca),
-        }
-        if client_cert:
-            config["ssl.certificate.location"] = str(self.certs.client_cert)
-            config["ssl.key.location"] = str(self.certs.client_key)
-        return config
+        return librdkafka_tls_config(self.certs, client_cert=client_cert)
+
+
+def librdkafka_tls_config(certs: Certificates, *, client_cert: bool = False) -> dict[str, object]:
+    """librdkafka settings to reach a broker behind a terminator with these certificates."""
+    config: dict[str, object] = {"security.protocol": "SSL", "ssl.ca.location": str(certs.ca)}
+    if client_cert:
+        config["ssl.certificate.location"] = str(certs.client_cert)
+        config["ssl.key.location"] = str(certs.client_key)
+    return config

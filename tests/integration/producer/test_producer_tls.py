@@ -22,6 +22,7 @@ from tests.support.tls import (
     Certificates,
     TlsKafka,
     TlsTerminator,
+    librdkafka_tls_config,
     make_certificates,
 )
 
@@ -270,7 +271,7 @@ def test_handshakes_stalled_and_cut_then_the_stream_goes_through(
     assert not any(failures), [e for e in failures if e][:3]
     assert proxy.accepted_count() >= 2, "the handshake was never retried"
     assert not proxy.errors, proxy.errors
-    records = consume_all(bootstrap, topic, expected=total, config=_client(certs))
+    records = consume_all(bootstrap, topic, expected=total, config=librdkafka_tls_config(certs))
     _exactly_once_in_order(records, total)
 
 
@@ -301,9 +302,5 @@ def test_connections_cut_and_stalled_mid_stream_lose_and_double_nothing(
         producer.close(timeout=10)
     assert not any(failures), [e for e in failures if e][:3]
     assert proxy.accepted_count() > 2, "the faults never forced a reconnect"
-    records = consume_all(bootstrap, topic, expected=total, config=_client(certs))
+    records = consume_all(bootstrap, topic, expected=total, config=librdkafka_tls_config(certs))
     _exactly_once_in_order(records, total)
-
-
-def _client(certs: Certificates) -> dict[str, object]:
-    return {"security.protocol": "SSL", "ssl.ca.location": str(certs.ca)}
