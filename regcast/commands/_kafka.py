@@ -10,6 +10,7 @@ not values.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
@@ -116,16 +117,19 @@ def _where(message: str) -> str:
     return f"{message}\n  ({hints})"
 
 
-def kafka_security(config: RegcastConfig, **given: Any) -> dict[str, Any]:
+def kafka_security(config: RegcastConfig, options: Mapping[str, Any]) -> dict[str, Any]:
     """The producer's security keyword arguments; exit 2 with the producer's reason if wrong.
 
-    ``given`` holds the options by regcast.toml name (None when neither the flag nor the
-    env var was set). The settings are checked here, before any registry or broker is
-    touched, with the producer's own :meth:`~producer.config.ProducerConfig.from_settings`.
+    ``options`` is the command's parsed options (typer's ``ctx.params``): the security ones
+    are picked by their regcast.toml names (None when neither the flag nor the env var was
+    set), so every command that declares the options gets them the same way. The settings
+    are checked here, before any registry or broker is touched, with the producer's own
+    :meth:`~producer.config.ProducerConfig.from_settings`.
     """
     from producer.config import ProducerConfig
     from producer.errors import ConfigError
 
+    given = {spec.name: options.get(spec.name) for spec in KAFKA_SETTINGS}
     settings = producer_security_settings(given, config.kafka)
     try:  # only the security settings are judged here: any address will do
         ProducerConfig.from_settings({"bootstrap_servers": "127.0.0.1:9092", **settings})

@@ -228,6 +228,7 @@ def _register_all(
 
 
 def demo(
+    ctx: typer.Context,
     records: Annotated[
         int,
         typer.Option(
@@ -260,6 +261,7 @@ def demo(
         float, typer.Option("--timeout", help="Seconds to wait for the broker.", min=0.1)
     ] = 30.0,
     config_path: ConfigOption = None,
+    # the security options: kafka_security() reads them from ctx.params by name
     security_protocol: SecurityProtocolOption = None,
     ssl_cafile: SslCafileOption = None,
     ssl_certfile: SslCertfileOption = None,
@@ -290,22 +292,7 @@ def demo(
     root = _repo_root(config)
     if config.source is None:
         config = load_config(root / "regcast.toml")
-    security = kafka_security(
-        config,
-        security_protocol=security_protocol,
-        ssl_cafile=ssl_cafile,
-        ssl_certfile=ssl_certfile,
-        ssl_keyfile=ssl_keyfile,
-        ssl_password=ssl_password,
-        ssl_check_hostname=ssl_check_hostname,
-        sasl_mechanism=sasl_mechanism,
-        sasl_username=sasl_username,
-        sasl_password=sasl_password,
-        sasl_oauthbearer_token_endpoint_url=sasl_oauthbearer_token_endpoint_url,
-        sasl_oauthbearer_client_id=sasl_oauthbearer_client_id,
-        sasl_oauthbearer_client_secret=sasl_oauthbearer_client_secret,
-        sasl_oauthbearer_scope=sasl_oauthbearer_scope,
-    )
+    security = kafka_security(config, ctx.params)
     protocol = str(security.get("security_protocol", "PLAINTEXT")).upper()
     if bootstrap is None and protocol != "PLAINTEXT":
         fail(

@@ -177,6 +177,7 @@ def print_errors(stats: DeliveryStats, limit: int = 5) -> None:
 
 
 def produce(
+    ctx: typer.Context,
     topic: Annotated[str, typer.Option("--topic", "-t", help="Topic to produce to.")],
     schema_path: Annotated[
         Path,
@@ -213,6 +214,7 @@ def produce(
         ),
     ] = 30.0,
     config_path: ConfigOption = None,
+    # the security options: kafka_security() reads them from ctx.params by name
     security_protocol: SecurityProtocolOption = None,
     ssl_cafile: SslCafileOption = None,
     ssl_certfile: SslCertfileOption = None,
@@ -238,22 +240,7 @@ def produce(
     regcast.toml's [kafka] table (a flag beats the env var, which beats the file).
     """
     config = load_cli_config(config_path)
-    security = kafka_security(
-        config,
-        security_protocol=security_protocol,
-        ssl_cafile=ssl_cafile,
-        ssl_certfile=ssl_certfile,
-        ssl_keyfile=ssl_keyfile,
-        ssl_password=ssl_password,
-        ssl_check_hostname=ssl_check_hostname,
-        sasl_mechanism=sasl_mechanism,
-        sasl_username=sasl_username,
-        sasl_password=sasl_password,
-        sasl_oauthbearer_token_endpoint_url=sasl_oauthbearer_token_endpoint_url,
-        sasl_oauthbearer_client_id=sasl_oauthbearer_client_id,
-        sasl_oauthbearer_client_secret=sasl_oauthbearer_client_secret,
-        sasl_oauthbearer_scope=sasl_oauthbearer_scope,
-    )
+    security = kafka_security(config, ctx.params)
     url = config.effective_registry_url(registry)
     subject = subject or f"{topic}-value"
     try:
