@@ -854,7 +854,8 @@ class NetworkClient:
         """
         if isinstance(cause, AuthenticationError) and self._authentication_error is None:
             self._authentication_error = cause
-            log.error("authentication failed, the producer will not reconnect: %s", cause)
+            # the sender logs it once, at ERROR, when it fails the producer with it
+            log.debug("node %d: authentication failed, no more connections: %s", node_id, cause)
         self._selector.close(node_id)
         self._authenticators.pop(node_id, None)
         self._reauthenticate_at_ms.pop(node_id, None)

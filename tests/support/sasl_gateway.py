@@ -71,6 +71,10 @@ class GatewayConnection:
     failures: list[str] = field(default_factory=list)
     expired: bool = False
     relayed_requests: int = 0
+    in_flight_at_reauthentication: list[int] = field(default_factory=list)
+    """For each re-authentication, how many relayed requests still awaited their answer
+    when its SaslHandshake arrived (KIP-368 under load: more than 0 means the client
+    re-authenticated with requests in flight)."""
 
 
 class _ServerExchange:
@@ -175,6 +179,7 @@ class SaslGateway:
         mechanisms: tuple[str, ...] = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"),
         users: dict[str, str] | None = None,
         session_lifetime_ms: int = 0,
+        answer_delay_s: float = 0.0,
         jwt_public_key: Any = None,
         jwt_audience: str = "kafka",
         jwt_issuer: str = "regcast-test-idp",
@@ -186,6 +191,9 @@ class SaslGateway:
         self.mechanisms = mechanisms
         self.users = dict(users or {})
         self.session_lifetime_ms = session_lifetime_ms
+        self.answer_delay_s = answer_delay_s
+        """Hold each of Tansu's answers this long before relaying it: a busy broker's
+        latency, so a client keeps requests in flight (Tansu on loopback answers at once)."""
         self.jwt_public_key = jwt_public_key
         self.jwt_audience = jwt_audience
         self.jwt_issuer = jwt_issuer
@@ -382,6 +390,8 @@ class _Session:
             api_key, version, correlation_id = _header(payload)
             if api_key == ApiKey.SASL_HANDSHAKE:
                 if self.authenticated:
+                    with self.changed:
+                        self.record.in_flight_at_reauthentication.append(len(self.outstanding))
                     self.wait_for_outstanding()
                 self.handshake(payload)
             elif api_key == ApiKey.SASL_AUTHENTICATE:
@@ -415,6 +425,8 @@ class _Session:
                 if payload is None:
                     break
                 (correlation_id,) = struct.unpack_from(">i", payload)
+                if self.gateway.answer_delay_s:
+                    time.sleep(self.gateway.answer_delay_s)
                 self.send_client(payload)
                 with self.changed:
                     self.outstanding.discard(correlation_id)
