@@ -159,9 +159,9 @@ def test_read_back_over_tls_uses_the_producers_tls_settings(tls_broker: Any) -> 
 
     wrong_ca = {"security_protocol": "SSL", "ssl_cafile": str(tls_broker.certs.other_ca)}
     with pytest.raises(ReadBackError, match="the broker's certificate was refused"):
-        read_back(tls_broker.bootstrap, written, timeout_s=5, security=wrong_ca)
+        read_back(tls_broker.bootstrap, written, timeout_s=2, security=wrong_ca)
     with pytest.raises(ReadBackError, match=r"TLS handshake with .* failed"):
-        read_back(tls_broker.plaintext_bootstrap, written, timeout_s=3, security=security)
+        read_back(tls_broker.plaintext_bootstrap, written, timeout_s=1.5, security=security)
 
 
 @requires_producer

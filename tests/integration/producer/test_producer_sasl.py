@@ -292,11 +292,26 @@ def test_reauthentication_under_a_full_stream_keeps_it_whole(mechanism: str) -> 
     does), no session expires in use, and every record arrives once and in order. With
     OAUTHBEARER the tokens live 2 s, so the OIDC provider must fetch new ones between
     re-authentications (the gateway refuses an expired JWT)."""
-    topic, stream_s = new_topic(), 4.0
-    endpoint = TokenEndpoint(clients={CLIENT_ID: CLIENT_SECRET}, lifetime_s=2)
+    _stream_through_reauthentications(mechanism, stream_s=4.0, session_ms=1_000, token_s=2)
+
+
+@pytest.mark.soak
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-512", "OAUTHBEARER"])
+def test_reauthentication_over_a_long_run_keeps_it_whole(mechanism: str) -> None:
+    """The same for a minute (``make soak``): about 30 re-authentications per connection,
+    10 token refreshes, some 200,000 records."""
+    _stream_through_reauthentications(mechanism, stream_s=60.0, session_ms=2_000, token_s=6)
+
+
+def _stream_through_reauthentications(
+    mechanism: str, *, stream_s: float, session_ms: int, token_s: int
+) -> None:
+    topic = new_topic()
+    endpoint = TokenEndpoint(clients={CLIENT_ID: CLIENT_SECRET}, lifetime_s=token_s)
     with (
         endpoint as token_endpoint,
-        _gateway(token_endpoint, session_lifetime_ms=1_000, answer_delay_s=0.003) as kafka,
+        _gateway(token_endpoint, session_lifetime_ms=session_ms, answer_delay_s=0.003) as kafka,
     ):
         producer = Producer(
             bootstrap_servers=kafka.bootstrap,
@@ -322,18 +337,19 @@ def test_reauthentication_under_a_full_stream_keeps_it_whole(mechanism: str) -> 
         assert gateway is not None
         assert not any(c.expired for c in gateway.connections), "a session expired in use"
         assert not gateway.oauth_rejections, gateway.oauth_rejections
-        assert max(c.authentications for c in gateway.connections) >= 3, [
+        expected_authentications = int(stream_s * 1000 / session_ms) - 1
+        assert max(c.authentications for c in gateway.connections) >= expected_authentications, [
             c.authentications for c in gateway.connections
         ]
         in_flight = [n for c in gateway.connections for n in c.in_flight_at_reauthentication]
         assert max(in_flight) >= 1, f"no re-authentication with requests in flight: {in_flight}"
         if mechanism == "OAUTHBEARER":
-            assert len(token_endpoint.issued) >= 2, "the 2 s token was never refreshed"
+            assert len(token_endpoint.issued) >= stream_s / token_s, "tokens not refreshed"
         records = consume_all(
             kafka.bootstrap,
             topic,
             expected=len(futures),
-            config=librdkafka_sasl("PLAIN", token_endpoint),
+            config=librdkafka_sasl(mechanism, token_endpoint),
         )
     in_order_per_partition(records, len(futures))
 
