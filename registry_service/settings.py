@@ -52,8 +52,13 @@ def resolve_database_url(url: str) -> str:
     return url
 
 
-AUTH_SCHEMES = frozenset({"none", "basic"})
-LATER_AUTH_SCHEMES = frozenset({"bearer"})  # issue 16, later stages
+AUTH_SCHEMES = frozenset({"none", "basic", "bearer"})
+LATER_AUTH_SCHEMES: frozenset[str] = frozenset()  # issue 16, later stages
+# Asymmetric only: "none" and HS* (where the issuer's public key could be used as the
+# HMAC secret) can never be configured.
+BEARER_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
 
 
 def parse_auth(value: str) -> tuple[str, ...]:
@@ -70,7 +75,8 @@ def parse_auth(value: str) -> tuple[str, ...]:
             )
         if scheme not in AUTH_SCHEMES:
             raise ValueError(
-                f"REGCAST_AUTH={value!r}: unknown scheme {scheme!r} (use 'none' or 'basic')"
+                f"REGCAST_AUTH={value!r}: unknown scheme {scheme!r} "
+                "(use 'none', 'basic' or 'bearer')"
             )
     if "none" in schemes and len(schemes) > 1:
         raise ValueError(f"REGCAST_AUTH={value!r}: 'none' cannot be combined with a scheme")
@@ -149,6 +155,39 @@ class Settings(BaseSettings):
     auth_max_pending_verifications: int = Field(
         default=32, ge=1, description="Verifications waiting beyond which new ones get 429"
     )
+    auth_bearer_jwks_url: str | None = Field(
+        default=None, description="The issuer's JWKS (its signing keys); required with bearer"
+    )
+    auth_bearer_issuer: str | None = Field(
+        default=None, description="The tokens' expected iss claim; required with bearer"
+    )
+    auth_bearer_audience: str | None = Field(
+        default=None, description="The aud claim tokens must hold; required with bearer"
+    )
+    auth_bearer_roles_claim: str = Field(
+        default="roles",
+        description="Claim (dotted path, e.g. realm_access.roles) holding role names of the "
+        "users file",
+    )
+    auth_bearer_principal_claim: str = Field(
+        default="sub", description="Claim naming the principal"
+    )
+    auth_bearer_algorithms: str = Field(
+        default=",".join(sorted(BEARER_ALGORITHMS)),
+        description="Comma-separated signature algorithms accepted (asymmetric only)",
+    )
+    auth_bearer_clock_skew_ms: int = Field(
+        default=30_000, ge=0, description="Leeway on exp, nbf and iat"
+    )
+    auth_bearer_jwks_refresh_ms: int = Field(
+        default=3_600_000, ge=1000, description="Age after which the JWKS is fetched again"
+    )
+    auth_bearer_jwks_min_refresh_interval_ms: int = Field(
+        default=10_000,
+        ge=0,
+        description="At most one JWKS fetch per interval, however many unknown kids arrive",
+    )
+    auth_bearer_jwks_timeout_ms: int = Field(default=5_000, ge=1)
     listen_host: str | None = Field(
         default=None,
         description="Where the server listens, when whoever starts it says so: only for "
@@ -160,6 +199,22 @@ class Settings(BaseSettings):
         """The schemes in force; empty when authentication is off."""
         schemes = parse_auth(self.auth)
         return () if schemes == ("none",) else schemes
+
+    @property
+    def auth_bearer_algorithm_list(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.auth_bearer_algorithms.split(",") if a.strip())
+
+    @field_validator("auth_bearer_algorithms")
+    @classmethod
+    def _check_algorithms(cls, value: str) -> str:
+        given = [a.strip() for a in value.split(",") if a.strip()]
+        refused = [a for a in given if a not in BEARER_ALGORITHMS]
+        if refused or not given:
+            raise ValueError(
+                f"REGCAST_AUTH_BEARER_ALGORITHMS: {refused or 'none given'} not accepted; "
+                f"choose from {', '.join(sorted(BEARER_ALGORITHMS))} (never none or HS*)"
+            )
+        return value
 
     @field_validator("auth")
     @classmethod
@@ -175,6 +230,22 @@ class Settings(BaseSettings):
     def _auth_needs_file(self) -> Settings:
         if "basic" in self.auth_schemes and self.auth_file is None:
             raise ValueError("REGCAST_AUTH=basic needs REGCAST_AUTH_FILE (the users file)")
+        if "bearer" in self.auth_schemes:
+            missing = [
+                f"REGCAST_{name.upper()}"
+                for name in (
+                    "auth_file",
+                    "auth_bearer_jwks_url",
+                    "auth_bearer_issuer",
+                    "auth_bearer_audience",
+                )
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(
+                    f"REGCAST_AUTH=bearer needs {', '.join(missing)} (the users file defines "
+                    "the roles tokens name)"
+                )
         return self
 
     @field_validator("database_url")

@@ -23,6 +23,8 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from registry_service.auth.permissions import Principal
+
 MAX_HEADER_BYTES = 4096  # longer Authorization values are refused without decoding
 
 
@@ -71,10 +73,12 @@ def cache_key(header_value: bytes) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What verifying a credential concluded: the user name, or None when refused."""
+    """What verifying a credential concluded: the user name, or None when refused; for
+    a bearer token its principal (built from the token's roles)."""
 
     username: str | None
     expires_ms: int
+    principal: Principal | None = None
 
 
 class CredentialCache:
@@ -100,11 +104,22 @@ class CredentialCache:
         self._entries.move_to_end(key)
         return verdict
 
-    def put(self, key: bytes, username: str | None, now_ms: int) -> None:
+    def put(
+        self,
+        key: bytes,
+        username: str | None,
+        now_ms: int,
+        *,
+        principal: Principal | None = None,
+        not_after_ms: int | None = None,
+    ) -> None:
+        """Remember a verdict for its TTL, or until ``not_after_ms`` (a token's expiry,
+        on the same clock as ``now_ms``) when that comes first."""
         if self.max_entries <= 0:
             return
         ttl = self.ttl_ms if username is not None else self.failure_ttl_ms
-        self._entries[key] = Verdict(username, now_ms + ttl)
+        expires_ms = now_ms + ttl if not_after_ms is None else min(now_ms + ttl, not_after_ms)
+        self._entries[key] = Verdict(username, expires_ms, principal)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)

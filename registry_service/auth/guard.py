@@ -43,11 +43,12 @@ from starlette.concurrency import run_in_threadpool
 
 from registry_service.auth import PRINCIPAL_KEY, users_file
 from registry_service.auth.answers import (
-    REALM,
     ForbiddenError,
     TooManyVerificationsError,
     UnauthenticatedError,
+    challenges,
 )
+from registry_service.auth.bearer import BearerAuthenticator, is_bearer
 from registry_service.auth.credentials import (
     MAX_HEADER_BYTES,
     CredentialCache,
@@ -165,6 +166,13 @@ class AuthGuard:
         self.pending = 0
         self._verifications = asyncio.Semaphore(settings.auth_max_concurrent_verifications)
         self._id_subjects: dict[int, tuple[int, frozenset[str]]] = {}
+        self.schemes = settings.auth_schemes
+        self.bearer = BearerAuthenticator(settings) if "bearer" in self.schemes else None
+        self._required = "Authentication required: send " + " or ".join(
+            {"basic": "HTTP Basic credentials", "bearer": "a Bearer token"}[scheme]
+            for scheme in self.schemes
+            if scheme in ("basic", "bearer")
+        )
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -179,7 +187,7 @@ class AuthGuard:
             if endpoint is not None:
                 await self._authorize(principal, endpoint.access, endpoint.parameter, scope)
         except RegistryError as exc:
-            await _refuse(send, exc)
+            await _refuse(send, exc, self.schemes)
             return
         scope[PRINCIPAL_KEY] = principal
         await self.app(scope, receive, send)
@@ -198,9 +206,15 @@ class AuthGuard:
         if header is None:
             if self.users.anonymous is not None:
                 return self.users.anonymous
-            raise UnauthenticatedError("Authentication required: send HTTP Basic credentials")
+            raise UnauthenticatedError(self._required)
         if len(header) > MAX_HEADER_BYTES:  # not even hashed for the cache
             raise UnauthenticatedError("Unauthorized: the Authorization header is too long")
+        if self.bearer is not None and is_bearer(header):
+            return await self.bearer.principal(
+                header, now_ms, self.credentials, self.users.file.roles
+            )
+        if "basic" not in self.schemes:
+            raise UnauthenticatedError("Unauthorized: the Authorization scheme is not Bearer")
         key = cache_key(header)
         verdict = self.credentials.get(key, now_ms)
         if verdict is None:
@@ -316,11 +330,11 @@ def _query_subject(scope: dict[str, Any]) -> str | None:
     return value or None
 
 
-async def _refuse(send: Any, exc: RegistryError) -> None:
+async def _refuse(send: Any, exc: RegistryError, schemes: tuple[str, ...]) -> None:
     body = orjson.dumps(exc.body())
     headers = [(b"content-type", _V1), (b"content-length", str(len(body)).encode())]
     if exc.status == 401:
-        headers.append((b"www-authenticate", REALM.encode()))
+        headers.extend((b"www-authenticate", value) for value in challenges(schemes, exc))
     elif exc.status == 429:
         headers.append((b"retry-after", b"1"))
     await send({"type": "http.response.start", "status": exc.status, "headers": headers})

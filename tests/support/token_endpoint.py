@@ -7,7 +7,12 @@ accepted too) answers ``{"access_token": <JWT>, "token_type": "Bearer", "expires
 <lifetime_s>}``. The JWT carries ``iss``, ``aud``, ``sub`` (the client id), ``iat``,
 ``exp`` and ``scope``, signed with a key generated per endpoint; the SASL gateway checks
 it with :attr:`TokenEndpoint.public_key`. A wrong client answers 401 ``invalid_client``.
-Test code only.
+
+It is also the issuer the registry's bearer authentication trusts: ``GET /jwks`` serves
+the public keys (every key it has signed with, each with its ``kid``; tokens name the
+``kid`` in their header), :meth:`TokenEndpoint.rotate` starts signing with a new key,
+``client_claims`` adds claims (e.g. ``roles``) to a client's tokens, and
+``jwks_requests`` counts the JWKS fetches. Test code only.
 """
 
 from __future__ import annotations
@@ -34,18 +39,43 @@ class TokenEndpoint:
         lifetime_s: int = 3600,
         issuer: str = "regcast-test-idp",
         audience: str = "kafka",
+        client_claims: dict[str, dict[str, Any]] | None = None,
     ) -> None:
-        from cryptography.hazmat.primitives.asymmetric import rsa
-
         self.clients = dict(clients)
+        self.client_claims = dict(client_claims or {})
         self.lifetime_s = lifetime_s
         self.issuer = issuer
         self.audience = audience
-        self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.public_key = self.private_key.public_key()
+        self.signing_keys: dict[str, Any] = {}  # kid -> private key, all published
         self.issued: list[str] = []
         self.refused = 0
+        self.jwks_requests = 0
         self._server: ThreadingHTTPServer | None = None
+        self.rotate()
+
+    def rotate(self) -> str:
+        """Sign from now on with a new RSA key (published beside the old ones); its kid."""
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        self.kid = f"key-{len(self.signing_keys) + 1}"
+        self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.public_key = self.private_key.public_key()
+        self.signing_keys[self.kid] = self.private_key
+        return self.kid
+
+    def jwks(self) -> dict[str, Any]:
+        """The JWKS document ``GET /jwks`` answers."""
+        from jwt.algorithms import RSAAlgorithm
+
+        keys = []
+        for kid, key in self.signing_keys.items():
+            jwk = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+            keys.append({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
+        return {"keys": keys}
+
+    @property
+    def jwks_url(self) -> str:
+        return self.url.removesuffix("/token") + "/jwks"
 
     @property
     def url(self) -> str:
@@ -53,8 +83,17 @@ class TokenEndpoint:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/token"
 
-    def issue(self, subject: str, *, lifetime_s: int | None = None, **claims: Any) -> str:
-        """A token as the endpoint would issue it (tests also use it for a user provider)."""
+    def issue(
+        self,
+        subject: str,
+        *,
+        lifetime_s: int | None = None,
+        key: Any = None,
+        kid: str | None = None,
+        **claims: Any,
+    ) -> str:
+        """A token as the endpoint would issue it (tests also use it for a user provider);
+        ``key``/``kid`` sign it with another key (one the JWKS does not publish)."""
         import jwt
 
         now = int(time.time())
@@ -66,7 +105,12 @@ class TokenEndpoint:
             "exp": now + (self.lifetime_s if lifetime_s is None else lifetime_s),
             **claims,
         }
-        return jwt.encode(payload, self.private_key, algorithm="RS256")
+        return jwt.encode(
+            payload,
+            self.private_key if key is None else key,
+            algorithm="RS256",
+            headers={"kid": self.kid if kid is None else kid},
+        )
 
     def start(self) -> TokenEndpoint:
         endpoint = self
@@ -74,6 +118,12 @@ class TokenEndpoint:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 pass
+
+            def do_GET(self) -> None:
+                if self.path != "/jwks":
+                    return self._answer(404, {"error": "not_found"})
+                endpoint.jwks_requests += 1
+                self._answer(200, endpoint.jwks())
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -94,7 +144,8 @@ class TokenEndpoint:
                     endpoint.refused += 1
                     return self._answer(401, {"error": "invalid_client"})
                 scope = (form.get("scope") or [""])[0]
-                token = endpoint.issue(client_id, scope=scope)
+                extra = endpoint.client_claims.get(client_id, {})
+                token = endpoint.issue(client_id, scope=scope, **extra)
                 endpoint.issued.append(token)
                 self._answer(
                     200,

@@ -152,8 +152,12 @@ def test_a_toml_users_file(tmp_path: Path) -> None:
 
 
 def test_bad_settings_stop_the_start(tmp_path: Path) -> None:
-    with pytest.raises(ValidationError, match="not available yet"):
+    with pytest.raises(ValidationError, match="needs REGCAST_AUTH_BEARER_JWKS_URL"):
         Settings(auth="basic,bearer", auth_file=tmp_path / "u.json")
+    with pytest.raises(ValidationError, match="never none or HS"):
+        Settings(auth_bearer_algorithms="RS256,HS256")
+    with pytest.raises(ValidationError, match="never none or HS"):
+        Settings(auth_bearer_algorithms="none")
     with pytest.raises(ValidationError, match="needs REGCAST_AUTH_FILE"):
         Settings(auth="basic")
     with pytest.raises(ValidationError, match="cannot be combined"):
