@@ -21,9 +21,10 @@ later request goes out at the highest version both sides support, capped by
 :class:`UnsupportedVersionError`.
 
 *Authenticating.* On a ``SASL_*`` connection the node goes from ApiVersions to
-AUTHENTICATING: SaslHandshake v1, then SaslAuthenticate frames
-(:mod:`producer.network.authenticator` decides what they carry and whether the exchange
-failed), then READY. ApiVersions comes first, as in Kafka's Java client (brokers answer
+AUTHENTICATING: SaslHandshake v1, then SaslAuthenticate frames, then READY
+(:mod:`producer.network.sasl_sessions` runs each connection's login and its schedule
+through the client's ``SaslHost`` methods; :mod:`producer.network.authenticator`
+decides what each request carries and whether the exchange failed). ApiVersions comes first, as in Kafka's Java client (brokers answer
 it unauthenticated), so SaslAuthenticate goes out at a negotiated version. The
 connection-setup timeout covers the whole setup of such a connection: TCP, TLS,
 ApiVersions and authentication.
@@ -96,11 +97,11 @@ from producer.errors import (
     UnsupportedVersionError,
 )
 from producer.metadata import BrokerNode, Metadata, parse_bootstrap_servers
-from producer.network.authenticator import SaslAuthenticator, reauthentication_delay_ms
 from producer.network.channel import DEFAULT_RECEIVE_BUFFER_BYTES
 from producer.network.connection_states import ClusterConnectionStates, ConnectionState
 from producer.network.in_flight import InFlightRequest, InFlightRequests
 from producer.network.in_flight import ResponseHandler as _Handler
+from producer.network.sasl_sessions import SaslSessions
 from producer.network.selector import Selector
 from producer.protocol import (
     SUPPORTED_VERSIONS,
@@ -250,14 +251,9 @@ class NetworkClient:
         self._metadata_in_flight = False
         self._aborted: list[ClientResponse] = []
         self._unanswered: dict[int, deque[int]] = {}
-        self._sasl = self._security.sasl
-        self._authenticators: dict[int, SaslAuthenticator] = {}
-        self._reauthenticate_at_ms: dict[int, int] = {}
+        sasl = self._security.sasl
+        self._sasl = None if sasl is None else SaslSessions(sasl, self, self._rng)
         self._authentication_error: AuthenticationError | None = None
-        self.authentications = 0
-        """Completed SASL authentications (first ones and re-authentications)."""
-        self.reauthentications = 0
-        """Completed KIP-368 re-authentications of live connections."""
         self._closed = False
 
     # ------------------------------------------------------------------ nodes
@@ -468,8 +464,8 @@ class NetworkClient:
         if self._aborted:
             responses.extend(self._aborted)
             self._aborted.clear()
-        if self._reauthenticate_at_ms:
-            self._maybe_reauthenticate(now_ms)
+        if self._sasl is not None:
+            self._sasl.reauthenticate_due(now_ms, self._is_connected_and_ready, self._aborted)
         wait_ms = min(timeout_ms, metadata_wait_ms, self._time_to_next_deadline(now_ms))
         if responses:
             wait_ms = 0
@@ -502,8 +498,8 @@ class NetworkClient:
         if self._connect_started_ms:
             setup = min(self._connect_started_ms.values()) + self._connection_setup_timeout_ms
             earliest = setup if earliest is None else min(earliest, setup)
-        if self._reauthenticate_at_ms:
-            due = min(self._reauthenticate_at_ms.values())
+        due = None if self._sasl is None else self._sasl.next_due_ms()
+        if due is not None:
             earliest = due if earliest is None else min(earliest, due)
         return _NEVER_MS if earliest is None else max(earliest - now_ms, 0)
 
@@ -665,44 +661,19 @@ class NetworkClient:
             int(k["api_key"]): (int(k["min_version"]), int(k["max_version"])) for k in api_keys
         }
         if self._sasl is not None:
-            self._start_authentication(node_id, now_ms, responses)
+            self._sasl.start(node_id, now_ms, responses)
             return
         self._states.ready(node_id)
         log.debug("node %d ready", node_id)
 
     # ------------------------------------------------------------------ SASL
+    # What SaslSessions (producer.network.sasl_sessions) asks of the client: SaslHost.
 
-    def _start_authentication(
-        self, node_id: int, now_ms: int, responses: list[ClientResponse]
-    ) -> None:
-        """SaslHandshake for a new connection, or a live one due for re-authentication."""
-        assert self._sasl is not None
+    def node_address(self, node_id: int) -> str:
         state = self._states.get(node_id)
-        address = f"{state.host}:{state.port}" if state else "?"
-        authenticator = SaslAuthenticator(self._sasl, node_id, address)
-        self._states.authenticating(node_id)
-        self._authenticators[node_id] = authenticator
-        self._reauthenticate_at_ms.pop(node_id, None)
-        log.debug("node %d: SASL %s authentication", node_id, authenticator.mechanism_name)
-        try:
-            authenticator.start()
-            self._send_sasl(
-                node_id,
-                ApiKey.SASL_HANDSHAKE,
-                authenticator.handshake_body,
-                now_ms,
-                self._handle_sasl_handshake_response,
-            )
-        except ProducerError as exc:
-            self._fail_node(node_id, now_ms, responses, exc, _same_error(exc))
-        except Exception as exc:  # the user's token provider failed: retried after backoff
-            error = BrokerConnectionError(
-                f"SASL {authenticator.mechanism_name} with node {node_id} at {address}: "
-                f"sasl_oauth_token_provider raised {type(exc).__name__}"
-            )
-            self._fail_node(node_id, now_ms, responses, error, _same_error(error))
+        return f"{state.host}:{state.port}" if state else "?"
 
-    def _send_sasl(
+    def send_sasl(
         self,
         node_id: int,
         api_key: ApiKey,
@@ -717,92 +688,23 @@ class NetworkClient:
             version = min(SUPPORTED_VERSIONS[api_key][1], 1)
         self._enqueue(ClientRequest(node_id, api_key, body), version, now_ms, handler)
 
-    def _sasl_step_ok(self, request: InFlightRequest, error: Exception | None) -> bool:
-        # whoever failed the request closed the connection already
-        return (
-            error is None
-            and request.node_id in self._authenticators
-            and self._states.state(request.node_id) is ConnectionState.AUTHENTICATING
-        )
-
-    def _handle_sasl_handshake_response(
-        self,
-        request: InFlightRequest,
-        body: dict[str, Any] | None,
-        error: Exception | None,
-        now_ms: int,
-        responses: list[ClientResponse],
+    def fail_connection(
+        self, node_id: int, now_ms: int, responses: list[ClientResponse], error: Exception
     ) -> None:
-        if body is None or not self._sasl_step_ok(request, error):
-            return
-        node_id = request.node_id
-        try:
-            payload = self._authenticators[node_id].on_handshake_response(body)
-            self._send_authenticate(node_id, payload, now_ms)
-        except ProducerError as exc:
-            self._fail_node(node_id, now_ms, responses, exc, _same_error(exc))
+        self._fail_node(node_id, now_ms, responses, error, _same_error(error))
 
-    def _send_authenticate(self, node_id: int, payload: bytes, now_ms: int) -> None:
-        self._send_sasl(
-            node_id,
-            ApiKey.SASL_AUTHENTICATE,
-            lambda _version: {"auth_bytes": payload},
-            now_ms,
-            self._handle_sasl_authenticate_response,
-        )
+    def authenticating(self, node_id: int) -> None:
+        self._states.authenticating(node_id)
 
-    def _handle_sasl_authenticate_response(
-        self,
-        request: InFlightRequest,
-        body: dict[str, Any] | None,
-        error: Exception | None,
-        now_ms: int,
-        responses: list[ClientResponse],
-    ) -> None:
-        if body is None or not self._sasl_step_ok(request, error):
-            return
-        node_id = request.node_id
-        authenticator = self._authenticators[node_id]
-        try:
-            payload = authenticator.on_authenticate_response(body)
-            if payload is not None:
-                self._send_authenticate(node_id, payload, now_ms)
-                return
-        except ProducerError as exc:
-            self._fail_node(node_id, now_ms, responses, exc, _same_error(exc))
-            return
-        del self._authenticators[node_id]
-        reauthentication = node_id not in self._connect_started_ms
-        self._connect_started_ms.pop(node_id, None)
-        self.authentications += 1
-        if reauthentication:
-            self.reauthentications += 1
-        lifetime_ms = authenticator.session_lifetime_ms
-        if lifetime_ms > 0:
-            # from when the last SaslAuthenticate was sent: no later than the broker's start
-            self._reauthenticate_at_ms[node_id] = request.send_ms + reauthentication_delay_ms(
-                lifetime_ms, self._rng
-            )
+    def authenticated(self, node_id: int, first: bool) -> None:
+        if first:
+            self._connect_started_ms.pop(node_id, None)  # the connection is set up
         self._states.ready(node_id)
-        log.debug(
-            "node %d: SASL %s %s, session lifetime %d ms; ready",
-            node_id,
-            authenticator.mechanism_name,
-            "re-authenticated" if reauthentication else "authenticated",
-            lifetime_ms,
-        )
 
-    def _maybe_reauthenticate(self, now_ms: int) -> None:
-        """Start a KIP-368 re-authentication on each READY connection that is due."""
-        for node_id, due_ms in list(self._reauthenticate_at_ms.items()):
-            if due_ms > now_ms:
-                continue
-            if self._states.state(node_id) is not ConnectionState.READY or not (
-                self._selector.is_connected(node_id)
-            ):
-                self._reauthenticate_at_ms.pop(node_id, None)
-                continue
-            self._start_authentication(node_id, now_ms, self._aborted)
+    def _is_connected_and_ready(self, node_id: int) -> bool:
+        return self._states.state(node_id) is ConnectionState.READY and (
+            self._selector.is_connected(node_id)
+        )
 
     def _handle_timed_out_connections(self, responses: list[ClientResponse], now_ms: int) -> None:
         limit = self._connection_setup_timeout_ms
@@ -857,8 +759,8 @@ class NetworkClient:
             # the sender logs it once, at ERROR, when it fails the producer with it
             log.debug("node %d: authentication failed, no more connections: %s", node_id, cause)
         self._selector.close(node_id)
-        self._authenticators.pop(node_id, None)
-        self._reauthenticate_at_ms.pop(node_id, None)
+        if self._sasl is not None:
+            self._sasl.forget(node_id)
         self._connect_started_ms.pop(node_id, None)
         self._api_versions.pop(node_id, None)
         self._unanswered.pop(node_id, None)
@@ -923,8 +825,8 @@ class NetworkClient:
                 self._connect_started_ms.pop(node_id, None)
                 self._api_versions.pop(node_id, None)
                 self._unanswered.pop(node_id, None)
-                self._authenticators.pop(node_id, None)
-                self._reauthenticate_at_ms.pop(node_id, None)
+                if self._sasl is not None:
+                    self._sasl.forget(node_id)
                 self._states.remove(node_id)
             else:
                 remaining = True
