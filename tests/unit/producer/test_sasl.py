@@ -48,6 +48,18 @@ def _scram_server(
     return lambda: server_side.make_server(auth_fn)
 
 
+def _to_client_final(
+    name: str, server_password: str = PASSWORD
+) -> tuple[scramp.core.ScramServer, ScramMechanism, str]:
+    """A SCRAM exchange with scramp's server up to the client-final message."""
+    server = _scram_server(name, password=server_password)()
+    client = ScramMechanism(name, "alice", PASSWORD)
+    server.set_client_first(client.initial().decode())
+    final = client.step(server.get_server_first().encode())
+    assert final is not None and not client.complete
+    return server, client, final.decode()
+
+
 # ------------------------------------------------------------------ PLAIN
 
 
@@ -65,12 +77,8 @@ def test_plain_sends_one_message_and_completes_on_the_empty_answer() -> None:
 
 @pytest.mark.parametrize("name", ["SCRAM-SHA-256", "SCRAM-SHA-512"])
 def test_scram_against_scramps_server_completes_and_verifies_the_server(name: str) -> None:
-    server = _scram_server(name)()
-    client = ScramMechanism(name, "alice", PASSWORD)
-    server.set_client_first(client.initial().decode())
-    final = client.step(server.get_server_first().encode())
-    assert final is not None and not client.complete
-    server.set_client_final(final.decode())
+    server, client, final = _to_client_final(name)
+    server.set_client_final(final)
     assert client.step(server.get_server_final().encode()) is None
     assert client.complete
     assert PASSWORD not in repr(client)
@@ -88,13 +96,9 @@ def test_scram_server_error_at_the_first_step_fails_naming_it() -> None:
 
 
 def test_scram_server_error_at_the_final_step_fails_naming_it() -> None:
-    server = _scram_server("SCRAM-SHA-256", password="another-password")()
-    client = ScramMechanism("SCRAM-SHA-256", "alice", PASSWORD)
-    server.set_client_first(client.initial().decode())
-    final = client.step(server.get_server_first().encode())
-    assert final is not None
+    server, client, final = _to_client_final("SCRAM-SHA-256", "another-password")
     with pytest.raises(scramp.ScramException):  # scramp's server refuses the proof...
-        server.set_client_final(final.decode())
+        server.set_client_final(final)
     with pytest.raises(AuthenticationFailedError, match="e=invalid-proof"):
         client.step(server.get_server_final().encode())  # ...and says so: e=invalid-proof
     assert not client.complete
@@ -102,12 +106,8 @@ def test_scram_server_error_at_the_final_step_fails_naming_it() -> None:
 
 def test_scram_server_signature_that_proves_nothing_fails_the_exchange() -> None:
     """RFC 5802 §5.1: the client checks v= itself; a broker's error_code 0 is not enough."""
-    server = _scram_server("SCRAM-SHA-256")()
-    client = ScramMechanism("SCRAM-SHA-256", "alice", PASSWORD)
-    server.set_client_first(client.initial().decode())
-    final = client.step(server.get_server_first().encode())
-    assert final is not None
-    server.set_client_final(final.decode())
+    server, client, final = _to_client_final("SCRAM-SHA-256")
+    server.set_client_final(final)
     with pytest.raises(AuthenticationFailedError, match="could not prove"):
         client.step(b"v=" + b"A" * 44)
     assert not client.complete
@@ -122,12 +122,8 @@ def test_scram_server_first_with_another_nonce_is_refused() -> None:
 
 
 def test_scram_messages_after_the_end_and_non_utf8_are_refused() -> None:
-    server = _scram_server("SCRAM-SHA-512")()
-    client = ScramMechanism("SCRAM-SHA-512", "alice", PASSWORD)
-    server.set_client_first(client.initial().decode())
-    final = client.step(server.get_server_first().encode())
-    assert final is not None
-    server.set_client_final(final.decode())
+    server, client, final = _to_client_final("SCRAM-SHA-512")
+    server.set_client_final(final)
     client.step(server.get_server_final().encode())
     with pytest.raises(AuthenticationFailedError, match="after the exchange ended"):
         client.step(b"v=more")
