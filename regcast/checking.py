@@ -53,6 +53,7 @@ from regcast.schema_files import (
 from serdes import SchemaReference, SchemaRegistryClient
 from serdes.errors import (
     InvalidSchemaError,
+    RegistryAuthenticationError,
     RegistryError,
     RegistryUnavailableError,
     SchemaNotFoundError,
@@ -406,6 +407,15 @@ class _Checker:
             result.verdict = Verdict.ERROR
             result.findings.append(Finding(exc.message))
             raise _Unreachable(exc.message) from exc
+        except RegistryAuthenticationError as exc:  # every other file would get the same
+            result.verdict = Verdict.ERROR
+            message = (
+                f"the registry refused the credentials: {exc.message}; pass --registry-token, "
+                "or --registry-user and --registry-password (or REGCAST_REGISTRY_TOKEN, "
+                "REGCAST_REGISTRY_USER and REGCAST_REGISTRY_PASSWORD)"
+            )
+            result.findings.append(Finding(message))
+            raise _Unreachable(message) from exc
         except InvalidSchemaError as exc:
             result.verdict = Verdict.INVALID
             result.findings.append(

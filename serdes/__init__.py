@@ -5,7 +5,8 @@ the message-index array, then the payload. ``serdes`` speaks HTTP to any
 Confluent-compatible registry and never imports ``registry_service``.
 
 Modules: :mod:`serdes.wire` (framing), :mod:`serdes.registry_client` (httpx client,
-caches, retries), :mod:`serdes.avro` and :mod:`serdes.avro_model` (fastavro; schemas
+caches, retries), :mod:`serdes.auth` (bearer tokens: static or OIDC client
+credentials), :mod:`serdes.avro` and :mod:`serdes.avro_model` (fastavro; schemas
 from dataclasses / pydantic models), :mod:`serdes.protobuf`, :mod:`serdes.naming`
 (subject name strategies), :mod:`serdes.context`, :mod:`serdes.errors`.
 
@@ -15,6 +16,7 @@ Serializers and deserializers are callables ``(obj, ctx)``; ``ctx`` is a
 
 from importlib import metadata as _metadata
 
+from serdes.auth import OidcClientCredentials, StaticToken
 from serdes.avro import AvroDeserializer, AvroSerializer
 from serdes.avro_model import AvroDecimal
 from serdes.context import MessageField, SerializationContext
@@ -44,6 +46,7 @@ __all__ = [
     "AvroDeserializer",
     "AvroSerializer",
     "MessageField",
+    "OidcClientCredentials",
     "ProtobufDeserializer",
     "ProtobufSerializer",
     "RegisteredSchema",
@@ -53,6 +56,7 @@ __all__ = [
     "SchemaRegistryClient",
     "SerializationContext",
     "SerializationError",
+    "StaticToken",
     "record_subject_name_strategy",
     "topic_record_subject_name_strategy",
     "topic_subject_name_strategy",

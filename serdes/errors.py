@@ -25,6 +25,9 @@ Hierarchy::
         ├── InvalidSchemaError            42201
         ├── InvalidVersionError           42202
         ├── InvalidCompatibilityLevelError 42203
+        ├── RegistryAuthenticationError   401 / 40101: no, wrong or expired credentials (or
+        │                                 the OIDC token endpoint refused the client)
+        ├── RegistryAuthorizationError    403 / 40301: authenticated, not permitted
         └── RegistryUnavailableError      retries exhausted on 5xx / 408 / 429 / connection
                                           errors; ``retriable`` is True
 
@@ -43,6 +46,8 @@ __all__ = [
     "InvalidSchemaError",
     "InvalidVersionError",
     "RecordError",
+    "RegistryAuthenticationError",
+    "RegistryAuthorizationError",
     "RegistryError",
     "RegistryUnavailableError",
     "SchemaError",
@@ -145,6 +150,16 @@ class InvalidCompatibilityLevelError(RegistryError):
     """42203: not one of NONE, BACKWARD, FORWARD, FULL and their _TRANSITIVE forms."""
 
 
+class RegistryAuthenticationError(RegistryError):
+    """401 / 40101: the registry does not accept the credentials (none, wrong, expired),
+    or the OIDC token endpoint refused the client. Final: not retried."""
+
+
+class RegistryAuthorizationError(RegistryError):
+    """403 / 40301: the principal is known but may not do this (the subject, config or
+    mode). Final: not retried."""
+
+
 class RegistryUnavailableError(RegistryError):
     """Retries exhausted: 5xx, 408, 429 or a connection/timeout error on every attempt."""
 
@@ -158,6 +173,13 @@ _BY_ERROR_CODE: dict[int, type[RegistryError]] = {
     42201: InvalidSchemaError,
     42202: InvalidVersionError,
     42203: InvalidCompatibilityLevelError,
+    40101: RegistryAuthenticationError,
+    40301: RegistryAuthorizationError,
+}
+# registries that answer 401/403 without a Confluent code (Karapace, proxies)
+_BY_HTTP_STATUS: dict[int, type[RegistryError]] = {
+    401: RegistryAuthenticationError,
+    403: RegistryAuthorizationError,
 }
 
 
@@ -168,6 +190,8 @@ def registry_error_for(http_status: int | None, error_code: int, message: str) -
     statuses without a known code become :class:`RegistryUnavailableError`.
     """
     cls = _BY_ERROR_CODE.get(error_code)
+    if cls is None and http_status is not None:
+        cls = _BY_HTTP_STATUS.get(http_status)
     if cls is None and (http_status is None or http_status in RETRIABLE_HTTP_STATUSES):
         cls = RegistryUnavailableError
     return (cls or RegistryError)(http_status, error_code, message)

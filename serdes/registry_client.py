@@ -471,7 +471,11 @@ class SchemaRegistryClient:
     Args:
         url: base URL, or several (a list or a comma-separated string) tried in turn on
             retriable failures. Userinfo in the URL (``http://user:pw@host``) works too.
-        auth: ``(user, password)`` for HTTP basic auth, or any ``httpx.Auth``.
+        auth: ``(user, password)`` for HTTP basic auth, a bearer token source
+            (:class:`~serdes.auth.StaticToken`, :class:`~serdes.auth.OidcClientCredentials`),
+            or any ``httpx.Auth``. 401/403 answers raise
+            :class:`~serdes.errors.RegistryAuthenticationError` /
+            :class:`~serdes.errors.RegistryAuthorizationError` at once.
         timeout_s: connect/read/write/pool timeout per attempt.
         verify: TLS server verification: ``True``, ``False``, a CA bundle path, or an
             ``ssl.SSLContext``.

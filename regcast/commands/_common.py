@@ -1,4 +1,9 @@
-"""What every command shares: exit codes, consoles, the registry option, error handling.
+"""What every command shares: exit codes, consoles, the registry options, error handling.
+
+The registry's credentials (``--registry-user``/``--registry-password`` for HTTP Basic,
+or ``--registry-token`` for a bearer token, each also read from ``REGCAST_REGISTRY_*``)
+go with ``--registry`` on every command that talks to a registry; user info in the URL
+(``http://user:pw@host``) keeps working when none is given.
 
 Exit codes (the same for every command, documented in ``regcast --help``):
 
@@ -29,10 +34,12 @@ from regcast.config import (
     find_config,
     load_config,
 )
-from serdes import SchemaRegistryClient
+from serdes import SchemaRegistryClient, StaticToken
 from serdes.errors import (
     IncompatibleSchemaError,
     InvalidSchemaError,
+    RegistryAuthenticationError,
+    RegistryAuthorizationError,
     RegistryError,
     RegistryUnavailableError,
     SchemaNotFoundError,
@@ -44,6 +51,9 @@ __all__ = [
     "ConfigOption",
     "ExitCode",
     "RegistryOption",
+    "RegistryPasswordOption",
+    "RegistryTokenOption",
+    "RegistryUserOption",
     "Terminated",
     "console",
     "err_console",
@@ -72,6 +82,42 @@ RegistryOption = Annotated[
         envvar=REGISTRY_URL_ENV,
         help="Schema registry URL [default: regcast.toml [registry] url, else "
         "http://127.0.0.1:8081].",
+        show_default=False,
+    ),
+]
+
+REGISTRY_USER_ENV = "REGCAST_REGISTRY_USER"
+REGISTRY_PASSWORD_ENV = "REGCAST_REGISTRY_PASSWORD"
+REGISTRY_TOKEN_ENV = "REGCAST_REGISTRY_TOKEN"
+
+RegistryUserOption = Annotated[
+    str | None,
+    typer.Option(
+        "--registry-user",
+        envvar=REGISTRY_USER_ENV,
+        help="User for the registry's HTTP Basic authentication (with --registry-password).",
+        show_default=False,
+    ),
+]
+
+RegistryPasswordOption = Annotated[
+    str | None,
+    typer.Option(
+        "--registry-password",
+        envvar=REGISTRY_PASSWORD_ENV,
+        help=f"Password of --registry-user (prefer ${REGISTRY_PASSWORD_ENV}: a flag shows "
+        "in the process list).",
+        show_default=False,
+    ),
+]
+
+RegistryTokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--registry-token",
+        envvar=REGISTRY_TOKEN_ENV,
+        help="Bearer token (an OIDC access token) for the registry, instead of a user "
+        f"(prefer ${REGISTRY_TOKEN_ENV}).",
         show_default=False,
     ),
 ]
@@ -105,11 +151,32 @@ def load_cli_config(path: Path | None) -> RegcastConfig:
         fail(str(exc))
 
 
-def open_registry(url: str) -> SchemaRegistryClient:
-    """A client that gives up quickly: a CLI user wants an answer, not a long retry loop."""
+def open_registry(
+    url: str,
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    token: str | None = None,
+) -> SchemaRegistryClient:
+    """A client that gives up quickly: a CLI user wants an answer, not a long retry loop.
+    ``user``/``password`` (HTTP Basic) or ``token`` (Bearer) authenticate it."""
+    auth: tuple[str, str] | StaticToken | None = None
+    if token is not None and user is not None:
+        fail("give --registry-user or --registry-token, not both")
+    if token is not None:
+        try:
+            auth = StaticToken(token.strip())
+        except ValueError as exc:
+            fail(f"--registry-token / {REGISTRY_TOKEN_ENV}: {exc}")
+    elif user is not None:
+        if password is None:
+            fail(f"--registry-user needs --registry-password (or {REGISTRY_PASSWORD_ENV})")
+        auth = (user, password)
+    elif password is not None:
+        fail(f"--registry-password needs --registry-user (or {REGISTRY_USER_ENV})")
     try:
         return SchemaRegistryClient(
-            url, timeout_s=10.0, max_retries=1, retry_backoff_ms=100, latest_ttl_s=0.0
+            url, auth=auth, timeout_s=10.0, max_retries=1, retry_backoff_ms=100, latest_ttl_s=0.0
         )
     except ValueError as exc:
         fail(f"bad registry URL: {exc}")
@@ -140,6 +207,14 @@ def registry_errors(url: str, *, subject: str | None = None) -> Iterator[None]:
         )
     except InvalidSchemaError as exc:
         fail(f"the registry rejects the schema: {exc.message}", ExitCode.REJECTED)
+    except RegistryAuthenticationError as exc:
+        fail(
+            f"the registry at {url} refused the credentials: {exc.message}\n"
+            "  pass --registry-user and --registry-password, or --registry-token (or set "
+            f"{REGISTRY_USER_ENV}/{REGISTRY_PASSWORD_ENV} or {REGISTRY_TOKEN_ENV})"
+        )
+    except RegistryAuthorizationError as exc:
+        fail(f"the registry at {url} does not permit this: {exc.message}")
     except RegistryError as exc:
         fail(f"registry error from {url}: {exc}")
 

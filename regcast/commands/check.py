@@ -22,6 +22,9 @@ from regcast.commands._common import (
     ConfigOption,
     ExitCode,
     RegistryOption,
+    RegistryPasswordOption,
+    RegistryTokenOption,
+    RegistryUserOption,
     console,
     fail,
     load_cli_config,
@@ -173,6 +176,9 @@ def check(
         ),
     ] = None,
     registry: RegistryOption = None,
+    registry_user: RegistryUserOption = None,
+    registry_password: RegistryPasswordOption = None,
+    registry_token: RegistryTokenOption = None,
     subject: Annotated[
         str | None,
         typer.Option("--subject", "-s", help="Check the one file given against this subject."),
@@ -211,7 +217,9 @@ def check(
                 where = config.source or "regcast.toml (none found)"
                 fail(f"nothing to check: give schema files or folders, or list them in {where}")
             files = [e.path for e in config.schemas]
-        client = open_registry(url)
+        client = open_registry(
+            url, user=registry_user, password=registry_password, token=registry_token
+        )
         with client:
             report = run_check(
                 client,

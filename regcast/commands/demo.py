@@ -59,6 +59,9 @@ from rich.table import Table
 from regcast.commands._common import (
     ConfigOption,
     ExitCode,
+    RegistryPasswordOption,
+    RegistryTokenOption,
+    RegistryUserOption,
     Terminated,
     console,
     err_console,
@@ -244,6 +247,9 @@ def demo(
             show_default=False,
         ),
     ] = None,
+    registry_user: RegistryUserOption = None,
+    registry_password: RegistryPasswordOption = None,
+    registry_token: RegistryTokenOption = None,
     bootstrap: Annotated[
         str | None,
         typer.Option(
@@ -314,7 +320,11 @@ def demo(
         stack.enter_context(sigterm_as_interrupt())
         try:
             url, servers = stack.enter_context(_peers(registry, bootstrap, workdir))
-            client = stack.enter_context(open_registry(url))
+            client = stack.enter_context(
+                open_registry(
+                    url, user=registry_user, password=registry_password, token=registry_token
+                )
+            )
             _register_all(client, url, config, root)
             ok = _run(
                 client, url, servers, config, root, records, sample, compression, timeout_s,

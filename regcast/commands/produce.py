@@ -47,6 +47,9 @@ from regcast.commands._common import (
     ConfigOption,
     ExitCode,
     RegistryOption,
+    RegistryPasswordOption,
+    RegistryTokenOption,
+    RegistryUserOption,
     Terminated,
     console,
     err_console,
@@ -190,6 +193,9 @@ def produce(
         ),
     ] = "127.0.0.1:9092",
     registry: RegistryOption = None,
+    registry_user: RegistryUserOption = None,
+    registry_password: RegistryPasswordOption = None,
+    registry_token: RegistryTokenOption = None,
     key_field: Annotated[
         str | None,
         typer.Option("--key-field", "-k", help="Use this field of each record as its key."),
@@ -253,7 +259,9 @@ def produce(
         fail(f"{schema_path} is not a valid schema", ExitCode.REJECTED)
 
     with ExitStack() as stack:
-        client = stack.enter_context(open_registry(url))
+        client = stack.enter_context(
+            open_registry(url, user=registry_user, password=registry_password, token=registry_token)
+        )
         with registry_errors(url, subject=subject):
             registered = register_file(client, schema, subject, config)
         schema_id = registered[-1].schema_id

@@ -20,6 +20,9 @@ from regcast.commands._common import (
     ConfigOption,
     ExitCode,
     RegistryOption,
+    RegistryPasswordOption,
+    RegistryTokenOption,
+    RegistryUserOption,
     console,
     fail,
     load_cli_config,
@@ -45,6 +48,9 @@ def register(
         bool, typer.Option("--normalize", help="Ask the registry to normalize the schema.")
     ] = False,
     registry: RegistryOption = None,
+    registry_user: RegistryUserOption = None,
+    registry_password: RegistryPasswordOption = None,
+    registry_token: RegistryTokenOption = None,
     config_path: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -64,7 +70,9 @@ def register(
         for problem in exc.problems:
             console.print(f"{problem.where(file)}: {problem.message}", highlight=False)
         fail(f"{file} is not a valid schema", ExitCode.REJECTED)
-    client = open_registry(url)
+    client = open_registry(
+        url, user=registry_user, password=registry_password, token=registry_token
+    )
     with client, registry_errors(url, subject=subject):
         registered = register_file(client, schema, subject, config, normalize=normalize)
     if as_json:
@@ -102,6 +110,9 @@ def _shown(file: str) -> str:
 
 def subjects(
     registry: RegistryOption = None,
+    registry_user: RegistryUserOption = None,
+    registry_password: RegistryPasswordOption = None,
+    registry_token: RegistryTokenOption = None,
     deleted: Annotated[
         bool, typer.Option("--deleted", help="Include soft-deleted subjects.")
     ] = False,
@@ -110,7 +121,9 @@ def subjects(
 ) -> None:
     """List the registry's subjects."""
     url = load_cli_config(config_path).effective_registry_url(registry)
-    client = open_registry(url)
+    client = open_registry(
+        url, user=registry_user, password=registry_password, token=registry_token
+    )
     with client, registry_errors(url):
         names = client.get_subjects(deleted=deleted)
     if as_json:
@@ -126,6 +139,9 @@ def subjects(
 def versions(
     subject: Annotated[str, typer.Argument(help="The subject.")],
     registry: RegistryOption = None,
+    registry_user: RegistryUserOption = None,
+    registry_password: RegistryPasswordOption = None,
+    registry_token: RegistryTokenOption = None,
     deleted: Annotated[
         bool, typer.Option("--deleted", help="Include soft-deleted versions.")
     ] = False,
@@ -134,7 +150,9 @@ def versions(
 ) -> None:
     """List the version numbers of SUBJECT (exit 2 if there is no such subject)."""
     url = load_cli_config(config_path).effective_registry_url(registry)
-    client = open_registry(url)
+    client = open_registry(
+        url, user=registry_user, password=registry_password, token=registry_token
+    )
     with client, registry_errors(url, subject=subject):
         numbers = client.get_versions(subject, deleted=deleted)
     if as_json:
@@ -182,6 +200,9 @@ def get(
         int | None, typer.Option("--id", help="Get the schema with this global id instead.")
     ] = None,
     registry: RegistryOption = None,
+    registry_user: RegistryUserOption = None,
+    registry_password: RegistryPasswordOption = None,
+    registry_token: RegistryTokenOption = None,
     config_path: ConfigOption = None,
     raw: Annotated[
         bool, typer.Option("--raw", help="Print only the schema text (for pipes).")
@@ -192,7 +213,9 @@ def get(
     if (subject is None) == (schema_id is None):
         fail("give either SUBJECT [VERSION] or --id N")
     url = load_cli_config(config_path).effective_registry_url(registry)
-    client = open_registry(url)
+    client = open_registry(
+        url, user=registry_user, password=registry_password, token=registry_token
+    )
     if schema_id is not None:
         with client, registry_errors(url):
             schema = client.get_schema(schema_id)
