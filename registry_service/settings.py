@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from registry_service.formats import CompatibilityLevel
@@ -52,7 +52,7 @@ def resolve_database_url(url: str) -> str:
     return url
 
 
-AUTH_SCHEMES = frozenset({"none", "basic", "bearer"})
+AUTH_SCHEMES = frozenset({"none", "basic", "mtls", "bearer"})
 LATER_AUTH_SCHEMES: frozenset[str] = frozenset()  # issue 16, later stages
 # Asymmetric only: "none" and HS* (where the issuer's public key could be used as the
 # HMAC secret) can never be configured.
@@ -76,11 +76,20 @@ def parse_auth(value: str) -> tuple[str, ...]:
         if scheme not in AUTH_SCHEMES:
             raise ValueError(
                 f"REGCAST_AUTH={value!r}: unknown scheme {scheme!r} "
-                "(use 'none', 'basic' or 'bearer')"
+                "(use 'none', 'basic', 'bearer' or 'mtls')"
             )
     if "none" in schemes and len(schemes) > 1:
         raise ValueError(f"REGCAST_AUTH={value!r}: 'none' cannot be combined with a scheme")
     return schemes
+
+
+class ClientAuth(StrEnum):
+    """``REGCAST_SSL_CLIENT_AUTH``: whether the TLS handshake asks for a client certificate
+    (``ssl.CERT_NONE``, ``CERT_OPTIONAL``, ``CERT_REQUIRED``)."""
+
+    NONE = "none"
+    OPTIONAL = "optional"
+    REQUIRED = "required"
 
 
 class Settings(BaseSettings):
@@ -127,7 +136,8 @@ class Settings(BaseSettings):
     auth: str = Field(
         default="none",
         description="none (no authentication: anyone reaching the port may do anything) "
-        "or basic (HTTP Basic against REGCAST_AUTH_FILE); a comma-separated list",
+        "or basic (HTTP Basic against REGCAST_AUTH_FILE), mtls (the client certificate's "
+        "common name); a comma-separated list",
     )
     auth_file: Path | None = Field(
         default=None,
@@ -194,6 +204,34 @@ class Settings(BaseSettings):
         "the start-up warning about REGCAST_AUTH=none beyond loopback",
     )
 
+    ssl_certfile: Path | None = Field(
+        default=None, description="Server certificate (PEM, chain after it): TLS on"
+    )
+    ssl_keyfile: Path | None = Field(default=None, description="The certificate's private key")
+    ssl_keyfile_password: SecretStr | None = Field(
+        default=None, description="Password of an encrypted private key"
+    )
+    ssl_ca_certs: Path | None = Field(
+        default=None, description="CA certificates (PEM) client certificates are verified with"
+    )
+    ssl_client_auth: ClientAuth = Field(
+        default=ClientAuth.NONE,
+        description="none, optional (verified when sent) or required (handshake refused "
+        "without a certificate signed by REGCAST_SSL_CA_CERTS)",
+    )
+    access_log: bool = Field(
+        default=True,
+        description="One line per request (access_log.AccessLog), written off the event loop",
+    )
+    access_log_file: Path | None = Field(
+        default=None, description="Where the access log goes (appended); unset: stdout"
+    )
+    audit_file: Path | None = Field(
+        default=None,
+        description="Also append the audit trail (JSON lines, logger regcast.audit) here; "
+        "unset: stderr only",
+    )
+
     @property
     def auth_schemes(self) -> tuple[str, ...]:
         """The schemes in force; empty when authentication is off."""
@@ -246,6 +284,22 @@ class Settings(BaseSettings):
                     f"REGCAST_AUTH=bearer needs {', '.join(missing)} (the users file defines "
                     "the roles tokens name)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _mtls_needs_client_certificates(self) -> Settings:
+        if "mtls" in self.auth_schemes and (
+            self.ssl_client_auth is ClientAuth.NONE or self.ssl_ca_certs is None
+        ):
+            raise ValueError(
+                "REGCAST_AUTH=mtls needs client certificates: REGCAST_SSL_CA_CERTS and "
+                "REGCAST_SSL_CLIENT_AUTH=required (or optional), with REGCAST_SSL_CERTFILE"
+            )
+        if "mtls" in self.auth_schemes and self.auth_file is None:
+            raise ValueError(
+                "REGCAST_AUTH=mtls needs REGCAST_AUTH_FILE (the permissions of each "
+                "certificate's common name)"
+            )
         return self
 
     @field_validator("database_url")

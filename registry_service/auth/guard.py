@@ -41,7 +41,7 @@ from typing import Any
 import orjson
 from starlette.concurrency import run_in_threadpool
 
-from registry_service.auth import PRINCIPAL_KEY, users_file
+from registry_service.auth import PRINCIPAL_KEY, audit, users_file
 from registry_service.auth.answers import (
     ForbiddenError,
     TooManyVerificationsError,
@@ -49,6 +49,7 @@ from registry_service.auth.answers import (
     challenges,
 )
 from registry_service.auth.bearer import BearerAuthenticator, is_bearer
+from registry_service.auth.certificates import client_cert_name, common_name
 from registry_service.auth.credentials import (
     MAX_HEADER_BYTES,
     CredentialCache,
@@ -132,6 +133,15 @@ class Users:
         log.info("users file %s reloaded: %d users", self.path, len(self.principals))
         return True
 
+    def certificate_principal(self, scope: dict[str, Any]) -> Principal | None:
+        """The principal named by the client certificate's CN (``REGCAST_AUTH=mtls``):
+        the user of that name, or one with no permissions when the file has none."""
+        subject = client_cert_name(scope)
+        name = None if subject is None else common_name(subject)
+        if name is None:
+            return None
+        return self.principals.get(name) or Principal(name, ())
+
     def verify(self, username: str, password: str) -> bool:
         """Runs on a worker thread: one scrypt verification."""
         user = self.file.users.get(username)
@@ -173,6 +183,9 @@ class AuthGuard:
             for scheme in self.schemes
             if scheme in ("basic", "bearer")
         )
+        schemes = settings.auth_schemes
+        self.mtls = "mtls" in schemes
+        self.header_schemes = bool(set(schemes) - {"mtls"})
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -182,11 +195,13 @@ class AuthGuard:
         if endpoint is not None and endpoint.access is Access.OPEN:
             await self.app(scope, receive, send)
             return
+        principal = None
         try:
             principal = await self._authenticate(scope)
             if endpoint is not None:
                 await self._authorize(principal, endpoint.access, endpoint.parameter, scope)
         except RegistryError as exc:
+            audit.refused(scope, endpoint, exc, principal)
             await _refuse(send, exc, self.schemes)
             return
         scope[PRINCIPAL_KEY] = principal
@@ -198,6 +213,14 @@ class AuthGuard:
         now_ms = self.clock_ms()
         if self.users.refresh(now_ms):
             self.credentials.clear()
+        if self.mtls:  # a verified client certificate comes first (tls.py)
+            principal = self.users.certificate_principal(scope)
+            if principal is not None:
+                return principal
+            if not self.header_schemes:
+                if self.users.anonymous is not None:
+                    return self.users.anonymous
+                raise UnauthenticatedError("Authentication required: present a client certificate")
         header = None
         for name, value in scope["headers"]:
             if name == b"authorization":
