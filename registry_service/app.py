@@ -11,6 +11,9 @@ and plain registrations) before FastAPI routes them. With ``REGCAST_AUTH=basic``
 answer (the hot paths' included) is given only to callers allowed to see it; with
 authentication off (the default) it is not in the stack at all, and a one-shot
 ``auth.exposure.ExposureWarning`` logs a warning if requests arrive beyond loopback.
+``auth.audit.AuditTrail`` (behind the guard) records every write; ``access_log.AccessLog``
+(outermost, ``REGCAST_ACCESS_LOG``) logs every request, both written off the event loop by
+threads the lifespan starts and stops.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from registry_service.access_log import AccessLog, AccessLogWriter
+from registry_service.auth import audit
 from registry_service.auth.endpoints import unclassified
 from registry_service.auth.exposure import ExposureWarning, warn_if_exposed
 from registry_service.errors import install_error_handlers
@@ -42,10 +47,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     service = RegistryService(store, settings)
     warned_at_start = not settings.auth_schemes and warn_if_exposed(settings.listen_host)
+    access_log = AccessLogWriter.open(settings.access_log_file) if settings.access_log else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         service.start()
+        stop_audit = audit.install(settings.audit_file)
+        if access_log is not None:
+            access_log.start()
         # Everything alive now (modules, FastAPI, SQLAlchemy, protoc...) lives as long as
         # the process: keep it out of the garbage collector's full collections, which
         # otherwise walk ~100k such objects (~50 ms here) in the middle of some request.
@@ -55,6 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             gc.unfreeze()
             service.close()
+            if access_log is not None:
+                access_log.stop()
+            stop_audit()
 
     app = FastAPI(
         title="regcast schema registry",
@@ -72,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # and the routes both read), then the body limit, then the shortcuts.
     app.add_middleware(HotPaths, service=service)
     app.add_middleware(RequestBodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(audit.AuditTrail)
     if settings.auth_schemes:
         missing = unclassified(app.routes)
         if missing:  # fail closed: a route nobody classified would be open to everyone
@@ -84,4 +97,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(ExposureWarning, warned=warned_at_start)
     app.add_middleware(PathSegments)
     app.add_middleware(MediaTypes)
+    if access_log is not None:
+        app.add_middleware(AccessLog, writer=access_log)
     return app
