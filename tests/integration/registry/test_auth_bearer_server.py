@@ -18,7 +18,6 @@ client-credentials endpoint issuing RS256 tokens with a ``roles`` claim per clie
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,19 +34,13 @@ from regcast.cli import app as cli
 from regcast.local_broker import stop_process
 from serdes.errors import RegistryAuthenticationError, RegistryAuthorizationError
 from tests.integration.registry.auth_support import PASSWORDS, write_users_file
+from tests.integration.registry.test_auth_server import ORDER
 from tests.support.registry import serve_registry
 from tests.support.token_endpoint import TokenEndpoint
+from tests.unit.serdes.test_registry_client import FakeClock
 
 AUDIENCE = "regcast-registry"
 SECRETS = {"ci": "ci-secret-0451", "reader-app": "reader-secret-0452"}
-ORDER = json.dumps(
-    {
-        "type": "record",
-        "name": "Order",
-        "namespace": "com.example",
-        "fields": [{"name": "id", "type": "long"}],
-    }
-)
 
 
 class Server:
@@ -164,19 +157,11 @@ def test_serdes_client_with_a_static_token(server: Server) -> None:
         assert refused.value.error_code == 40101
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now_s = 1000.0
-
-    def __call__(self) -> float:
-        return self.now_s
-
-
 def test_serdes_client_credentials_refresh_before_expiry(
     server: Server, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    clock = Clock()
+    clock = FakeClock()
     auth = serdes.OidcClientCredentials(
         server.issuer.url, "ci", SECRETS["ci"], scope="schema-registry", clock_s=clock
     )
@@ -185,7 +170,7 @@ def test_serdes_client_credentials_refresh_before_expiry(
         client.register_schema("orders-cc-value", ORDER)
         client.get_versions("orders-cc-value")
         assert auth.fetched == 1  # cached between requests
-        clock.now_s += 600 * 0.8  # 80% of the token's 600 s
+        clock.now += 600 * 0.8  # 80% of the token's 600 s
         assert client.get_versions("orders-cc-value") == [1]
         assert auth.fetched == 2
     tokens = server.issuer.issued[-2:]
