@@ -7,9 +7,12 @@ again when it is older than ``refresh_ms`` (the issuer rotates keys) or when a t
 names a ``kid`` the set does not hold (a key published since), but **at most once per
 ``min_refresh_interval_ms``**: a burst of forged tokens, each with a new made-up
 ``kid``, costs the issuer one request per interval and not one per token. Fetches are
-single-flight (one ``asyncio.Lock``): callers waiting for a fetch use its result. The
+single-flight (one ``asyncio.Lock``): callers that arrive while a fetch is in flight
+wait for it and use its result. The
 fetch is an ``httpx.AsyncClient`` request, so the event loop keeps serving requests
-with cached tokens while the issuer answers; it is bounded by ``timeout_ms``.
+with cached tokens while the issuer answers; it is bounded by ``timeout_ms``. The TLS
+context (loading the CA bundle takes milliseconds of blocking work) is built once, with
+the cache (when the guard is built), not per fetch.
 
 A fetch that fails (unreachable issuer, an answer that is not a JWKS) keeps the keys
 already known and logs a warning; tokens signed by them keep working.
@@ -46,6 +49,7 @@ class JwksCache:
         self.timeout_ms = timeout_ms
         self.keys: dict[str, PyJWK] = {}
         self.fetches = 0
+        self._tls = httpx.create_ssl_context()
         self._fetched_ms: int | None = None  # last successful fetch
         self._attempted_ms: int | None = None  # last attempt, successful or not
         self._lock = asyncio.Lock()
@@ -67,9 +71,9 @@ class JwksCache:
         )
 
     async def _refresh(self, now_ms: int) -> None:
-        if not self._may_fetch(now_ms):
-            return
-        async with self._lock:
+        if not self._may_fetch(now_ms) and not self._lock.locked():
+            return  # rate-limited, and no fetch in flight whose keys are worth waiting for
+        async with self._lock:  # waits for a fetch in flight
             if not self._may_fetch(now_ms):  # another caller fetched while we waited
                 return
             self._attempted_ms = now_ms
@@ -88,7 +92,7 @@ class JwksCache:
             self._fetched_ms = now_ms
 
     async def _fetch(self) -> dict[str, PyJWK]:
-        async with httpx.AsyncClient(timeout=self.timeout_ms / 1000) as client:
+        async with httpx.AsyncClient(timeout=self.timeout_ms / 1000, verify=self._tls) as client:
             response = await client.get(self.url, headers={"Accept": "application/json"})
         response.raise_for_status()
         return parse_jwks(response.json())

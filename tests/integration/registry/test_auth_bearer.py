@@ -13,6 +13,7 @@ test's.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -29,6 +30,7 @@ from fastapi.testclient import TestClient
 from registry_service.app import create_app
 from registry_service.auth.credentials import cache_key
 from registry_service.auth.guard import AuthGuard
+from registry_service.auth.jwks import JwksCache
 from registry_service.settings import Settings
 from tests.integration.registry.auth_support import basic_header, write_users_file
 from tests.integration.registry.test_auth_guard import Clock, find_guard
@@ -268,3 +270,20 @@ def test_a_burst_of_unknown_kids_fetches_the_jwks_once(
     token = issuer.issue("mallory", key=rogue, kid="made-up-late", roles=["admin"])
     assert registry.get("/subjects", token).status_code == 401
     assert issuer.jwks_requests == fetches + 2
+
+
+def test_concurrent_unknown_kids_share_one_jwks_fetch(issuer: TokenEndpoint) -> None:
+    """Single flight: 20 tasks asking at once for kids the issuer does not publish wait
+    for one fetch, and the known key is served from it."""
+    jwks = JwksCache(
+        issuer.jwks_url, refresh_ms=3_600_000, min_refresh_interval_ms=10_000, timeout_ms=5_000
+    )
+    fetches = issuer.jwks_requests
+
+    async def ask_all() -> list[object]:
+        unknown = [jwks.key(f"unknown-{n}", 1_000) for n in range(20)]
+        return await asyncio.gather(*unknown, jwks.key(issuer.kid, 1_000))
+
+    answers = asyncio.run(ask_all())
+    assert answers[:20] == [None] * 20 and answers[20] is not None
+    assert issuer.jwks_requests == fetches + 1 == fetches + jwks.fetches

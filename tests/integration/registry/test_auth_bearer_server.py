@@ -18,6 +18,7 @@ client-credentials endpoint issuing RS256 tokens with a ``roles`` claim per clie
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -176,6 +177,20 @@ def test_serdes_client_credentials_refresh_before_expiry(
     tokens = server.issuer.issued[-2:]
     for secret in (SECRETS["ci"], *tokens):
         assert secret not in caplog.text
+
+
+def test_async_serdes_client_with_client_credentials(server: Server) -> None:
+    async def run() -> tuple[list[str], int]:
+        auth = serdes.OidcClientCredentials(server.issuer.url, "reader-app", SECRETS["reader-app"])
+        async with serdes.AsyncSchemaRegistryClient(server.url, auth=auth) as client:
+            subjects = await client.get_subjects()
+            with pytest.raises(RegistryAuthorizationError):
+                await client.register_schema("orders-value", ORDER)
+        return subjects, auth.fetched
+
+    subjects, fetched = asyncio.run(run())
+    assert subjects and all(s.startswith("orders-") for s in subjects)
+    assert fetched == 1
 
 
 def test_serdes_client_credentials_with_a_wrong_secret(
