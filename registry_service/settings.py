@@ -62,8 +62,8 @@ BEARER_ALGORITHMS = frozenset(
 
 
 def parse_auth(value: str) -> tuple[str, ...]:
-    """``REGCAST_AUTH``: ``none`` or a comma-separated list of schemes (``basic``; the
-    list shape leaves room for ``basic,bearer``). ``ValueError`` names what is wrong."""
+    """``REGCAST_AUTH``: ``none`` or a comma-separated list of schemes (``basic``,
+    ``bearer``, ``mtls``, e.g. ``basic,bearer``). ``ValueError`` names what is wrong."""
     schemes = tuple(dict.fromkeys(p.strip().lower() for p in value.split(",") if p.strip()))
     if not schemes:
         return ("none",)
@@ -136,8 +136,9 @@ class Settings(BaseSettings):
     auth: str = Field(
         default="none",
         description="none (no authentication: anyone reaching the port may do anything) "
-        "or basic (HTTP Basic against REGCAST_AUTH_FILE), mtls (the client certificate's "
-        "common name); a comma-separated list",
+        "or basic (HTTP Basic against REGCAST_AUTH_FILE), bearer (OIDC JWTs checked "
+        "against REGCAST_AUTH_BEARER_JWKS_URL), mtls (the client certificate's common "
+        "name); a comma-separated list",
     )
     auth_file: Path | None = Field(
         default=None,
