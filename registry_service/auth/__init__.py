@@ -6,6 +6,8 @@ Modules, each with one job:
 - ``users_file``: the users file (JSON or TOML): users, roles, permissions;
 - ``permissions``: operations, grants, principals (Karapace's ACL model + roles);
 - ``credentials``: parsing ``Authorization: Basic``, the cache of verified credentials;
+- ``bearer``: ``Authorization: Bearer`` JWTs (PyJWT): algorithms, claims, roles claim;
+- ``jwks``: the issuer's signing keys, fetched, cached and refreshed (rate-limited);
 - ``endpoints``: the table that classifies every route;
 - ``answers``: the 401/403/429 refusals;
 - ``guard``: the ASGI layer tying them together (the only one that speaks ASGI);
