@@ -14,12 +14,17 @@ NATIVE_SOURCES := $(wildcard producer/*.py producer/records/*.py) setup.py
 .PHONY: install native demo test lint typecheck soak bench clean tools
 
 # Programs the tests run that are not Python packages: socat is the TLS terminator
-# (OpenSSL) the producer's TLS tests connect through. Installed from Debian when missing.
+# (OpenSSL) the producer's TLS tests connect through; wrk is the HTTP load generator of
+# benchmarks/bench_serve. Installed from Debian when missing.
 tools:
 	@command -v socat >/dev/null 2>&1 || { \
 	echo "installing socat (Debian package) for the TLS tests"; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends socat >/dev/null; }
+	@command -v wrk >/dev/null 2>&1 || { \
+	echo "installing wrk (Debian package) for benchmarks/bench_serve"; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

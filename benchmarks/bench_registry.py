@@ -424,7 +424,8 @@ def run(
             with _database(backend, Path(tmp)) as database_url:
                 if database_url is None:
                     continue
-                env = {"REGCAST_DATABASE_URL": database_url}
+                # the registry alone: its access log is bench_serve's subject
+                env = {"REGCAST_DATABASE_URL": database_url, "REGCAST_ACCESS_LOG": "false"}
                 target = ["--factory", "registry_service.app:create_app"]
                 log = Path(tmp) / f"registry-{backend}.log"
                 with serve(target, env, log) as server:
