@@ -20,6 +20,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -287,3 +288,28 @@ def test_concurrent_unknown_kids_share_one_jwks_fetch(issuer: TokenEndpoint) -> 
     answers = asyncio.run(ask_all())
     assert answers[:20] == [None] * 20 and answers[20] is not None
     assert issuer.jwks_requests == fetches + 1 == fetches + jwks.fetches
+
+
+def test_bearer_alone_refuses_basic_and_challenges_bearer_only(
+    issuer: TokenEndpoint, tmp_path: Path
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'registry.db'}",
+        cache_poll_interval_ms=0,
+        auth="bearer",
+        auth_file=write_users_file(tmp_path / "users.json"),
+        auth_bearer_jwks_url=issuer.jwks_url,
+        auth_bearer_issuer=issuer.issuer,
+        auth_bearer_audience=AUDIENCE,
+        auth_bearer_roles_claim="realm_access.roles",
+    )
+    with TestClient(create_app(settings)) as client:
+        basic = client.get("/subjects", headers=basic_header("admin"))
+        assert basic.status_code == 401
+        assert basic.json()["message"] == "Unauthorized: the Authorization scheme is not Bearer"
+        assert basic.headers.get_list("www-authenticate") == ['Bearer realm="regcast"']
+        nested = issuer.issue("kc-app", realm_access={"roles": ["admin"]})
+        answer = client.get("/subjects", headers={"Authorization": f"Bearer {nested}"})
+        assert answer.status_code == 200, answer.text
+        flat = issuer.issue("kc-app", roles=["admin"])  # the claim configured is nested
+        assert client.get("/config", headers={"Authorization": f"Bearer {flat}"}).status_code == 403
