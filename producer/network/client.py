@@ -24,8 +24,9 @@ later request goes out at the highest version both sides support, capped by
 AUTHENTICATING: SaslHandshake v1, then SaslAuthenticate frames, then READY
 (:mod:`producer.network.sasl_sessions` runs each connection's login and its schedule
 through the client's ``SaslHost`` methods; :mod:`producer.network.authenticator`
-decides what each request carries and whether the exchange failed). ApiVersions comes first, as in Kafka's Java client (brokers answer
-it unauthenticated), so SaslAuthenticate goes out at a negotiated version. The
+decides what each request carries and whether the exchange failed). ApiVersions comes
+first, as in Kafka's Java client (brokers answer it unauthenticated), so
+SaslAuthenticate goes out at a negotiated version. The
 connection-setup timeout covers the whole setup of such a connection: TCP, TLS,
 ApiVersions and authentication.
 
