@@ -15,6 +15,7 @@ subclasses built from the one table in :mod:`producer.protocol.error_codes`::
     │   ├── MetadataTimeoutError     a topic's partitions unknown after max_block_ms
     │   └── DeliveryTimeoutError     a batch outlived delivery_timeout_ms
     ├── UnsupportedVersionError      no API version both sides speak
+    ├── TransactionStateError        a transactional call in a state that does not allow it
     ├── AuthenticationError          a connection could not be secured or authenticated;
     │   │                            fatal: pending and later sends fail with it
     │   ├── AuthenticationFailedError    SASL refused (credentials, mechanism), or a server
@@ -80,6 +81,11 @@ class DeliveryTimeoutError(KafkaTimeoutError):
 
 class UnsupportedVersionError(ProducerError):
     """The broker and regcast share no version of a request type."""
+
+
+class TransactionStateError(ProducerError):
+    """A transactional call in the wrong state (``begin_transaction()`` twice, ``send()``
+    outside a transaction, anything after a fatal error); the message says what to do."""
 
 
 class AuthenticationError(ProducerError):

@@ -337,6 +337,237 @@ _INIT_PRODUCER_ID_RESPONSE = Message(
     ),
 )
 
+# ----------------------------------------------------------------- FindCoordinator (10)
+
+# FindCoordinatorRequest.json / FindCoordinatorResponse.json. v1 adds KeyType (0 group,
+# 1 transaction); v0 (groups only, deprecated) is not offered. v3 is the first flexible
+# version; v4 (KIP-699) asks for several keys at once and answers a list; v5 only adds
+# the error code TRANSACTION_ABORTABLE and v6 share-group keys (KIP-932), with the same
+# layout as v4.
+_FIND_COORDINATOR_REQUEST = Message(
+    name="FindCoordinatorRequest",
+    api_key=ApiKey.FIND_COORDINATOR,
+    valid_versions="1-6",
+    flexible_versions="3+",
+    fields=(
+        _F("key", "string", versions="0-3", default=""),
+        _F("key_type", "int8", versions="1+", default=0),
+        _F("coordinator_keys", "[]string", versions="4+", default=()),
+    ),
+)
+
+_FIND_COORDINATOR_RESPONSE = Message(
+    name="FindCoordinatorResponse",
+    api_key=ApiKey.FIND_COORDINATOR,
+    valid_versions="1-6",
+    flexible_versions="3+",
+    fields=(
+        _F("throttle_time_ms", "int32", versions="1+", default=0),
+        _F("error_code", "int16", versions="0-3", default=0),
+        _F("error_message", "string", versions="1-3", nullable_versions="1-3", default=None),
+        _F("node_id", "int32", versions="0-3", default=-1),
+        _F("host", "string", versions="0-3", default=""),
+        _F("port", "int32", versions="0-3", default=-1),
+        _F(
+            "coordinators",
+            "[]Coordinator",
+            versions="4+",
+            default=(),
+            fields=(
+                _F("key", "string", versions="4+"),
+                _F("node_id", "int32", versions="4+"),
+                _F("host", "string", versions="4+"),
+                _F("port", "int32", versions="4+"),
+                _F("error_code", "int16", versions="4+"),
+                _F(
+                    "error_message",
+                    "string",
+                    versions="4+",
+                    nullable_versions="4+",
+                    default=None,
+                ),
+            ),
+        ),
+    ),
+)
+
+# ----------------------------------------------------------------- AddPartitionsToTxn (24)
+
+# AddPartitionsToTxnRequest.json / AddPartitionsToTxnResponse.json. Kafka reserves v4+
+# (several transactions per request, VerifyOnly) for brokers; clients send v0-v3, so
+# only those are offered and only their fields are transcribed (the JSON's
+# ``V3AndBelow...`` names). v2 adds PRODUCER_FENCED, v3 is flexible.
+_TXN_TOPIC = (
+    _F("name", "string"),
+    _F("partitions", "[]int32"),
+)
+
+_ADD_PARTITIONS_TO_TXN_REQUEST = Message(
+    name="AddPartitionsToTxnRequest",
+    api_key=ApiKey.ADD_PARTITIONS_TO_TXN,
+    valid_versions="0-3",
+    flexible_versions="3+",
+    fields=(
+        _F("v3_and_below_transactional_id", "string", versions="0-3"),
+        _F("v3_and_below_producer_id", "int64", versions="0-3"),
+        _F("v3_and_below_producer_epoch", "int16", versions="0-3"),
+        _F("v3_and_below_topics", "[]AddPartitionsToTxnTopic", versions="0-3", fields=_TXN_TOPIC),
+    ),
+)
+
+_ADD_PARTITIONS_TO_TXN_RESPONSE = Message(
+    name="AddPartitionsToTxnResponse",
+    api_key=ApiKey.ADD_PARTITIONS_TO_TXN,
+    valid_versions="0-3",
+    flexible_versions="3+",
+    fields=(
+        _F("throttle_time_ms", "int32", default=0),
+        _F(
+            "results_by_topic_v3_and_below",
+            "[]AddPartitionsToTxnTopicResult",
+            versions="0-3",
+            fields=(
+                _F("name", "string"),
+                _F(
+                    "results_by_partition",
+                    "[]AddPartitionsToTxnPartitionResult",
+                    fields=(
+                        _F("partition_index", "int32"),
+                        _F("partition_error_code", "int16"),
+                    ),
+                ),
+            ),
+        ),
+    ),
+)
+
+# ----------------------------------------------------------------- AddOffsetsToTxn (25)
+
+# AddOffsetsToTxnRequest.json / AddOffsetsToTxnResponse.json, v0-v4: v2 adds
+# PRODUCER_FENCED, v3 is flexible, v4 adds TRANSACTION_ABORTABLE; one layout throughout.
+_ADD_OFFSETS_TO_TXN_REQUEST = Message(
+    name="AddOffsetsToTxnRequest",
+    api_key=ApiKey.ADD_OFFSETS_TO_TXN,
+    valid_versions="0-4",
+    flexible_versions="3+",
+    fields=(
+        _F("transactional_id", "string"),
+        _F("producer_id", "int64"),
+        _F("producer_epoch", "int16"),
+        _F("group_id", "string"),
+    ),
+)
+
+_ADD_OFFSETS_TO_TXN_RESPONSE = Message(
+    name="AddOffsetsToTxnResponse",
+    api_key=ApiKey.ADD_OFFSETS_TO_TXN,
+    valid_versions="0-4",
+    flexible_versions="3+",
+    fields=(
+        _F("throttle_time_ms", "int32", default=0),
+        _F("error_code", "int16"),
+    ),
+)
+
+# ----------------------------------------------------------------- EndTxn (26)
+
+# EndTxnRequest.json / EndTxnResponse.json. v3 is flexible, v4 adds
+# TRANSACTION_ABORTABLE. v5 (KIP-890 part 2: a new epoch per transaction, returned in
+# the response) is marked latestVersionUnstable in Kafka's JSON, so it is not offered.
+_END_TXN_REQUEST = Message(
+    name="EndTxnRequest",
+    api_key=ApiKey.END_TXN,
+    valid_versions="0-4",
+    flexible_versions="3+",
+    fields=(
+        _F("transactional_id", "string"),
+        _F("producer_id", "int64"),
+        _F("producer_epoch", "int16"),
+        _F("committed", "bool"),
+    ),
+)
+
+_END_TXN_RESPONSE = Message(
+    name="EndTxnResponse",
+    api_key=ApiKey.END_TXN,
+    valid_versions="0-4",
+    flexible_versions="3+",
+    fields=(
+        _F("throttle_time_ms", "int32", default=0),
+        _F("error_code", "int16"),
+    ),
+)
+
+# ----------------------------------------------------------------- TxnOffsetCommit (28)
+
+# TxnOffsetCommitRequest.json / TxnOffsetCommitResponse.json, v0-v4: v2 adds the
+# committed leader epoch, v3 (flexible) the consumer group's generation, member id and
+# instance id (KIP-447, so a fenced consumer's offsets are refused), v4
+# TRANSACTION_ABORTABLE.
+_TXN_OFFSET_COMMIT_REQUEST = Message(
+    name="TxnOffsetCommitRequest",
+    api_key=ApiKey.TXN_OFFSET_COMMIT,
+    valid_versions="0-4",
+    flexible_versions="3+",
+    fields=(
+        _F("transactional_id", "string"),
+        _F("group_id", "string"),
+        _F("producer_id", "int64"),
+        _F("producer_epoch", "int16"),
+        _F("generation_id", "int32", versions="3+", default=-1),
+        _F("member_id", "string", versions="3+", default=""),
+        _F(
+            "group_instance_id",
+            "string",
+            versions="3+",
+            nullable_versions="3+",
+            default=None,
+        ),
+        _F(
+            "topics",
+            "[]TxnOffsetCommitRequestTopic",
+            fields=(
+                _F("name", "string"),
+                _F(
+                    "partitions",
+                    "[]TxnOffsetCommitRequestPartition",
+                    fields=(
+                        _F("partition_index", "int32"),
+                        _F("committed_offset", "int64"),
+                        _F("committed_leader_epoch", "int32", versions="2+", default=-1),
+                        _F("committed_metadata", "string", nullable_versions="0+", default=None),
+                    ),
+                ),
+            ),
+        ),
+    ),
+)
+
+_TXN_OFFSET_COMMIT_RESPONSE = Message(
+    name="TxnOffsetCommitResponse",
+    api_key=ApiKey.TXN_OFFSET_COMMIT,
+    valid_versions="0-4",
+    flexible_versions="3+",
+    fields=(
+        _F("throttle_time_ms", "int32", default=0),
+        _F(
+            "topics",
+            "[]TxnOffsetCommitResponseTopic",
+            fields=(
+                _F("name", "string"),
+                _F(
+                    "partitions",
+                    "[]TxnOffsetCommitResponsePartition",
+                    fields=(
+                        _F("partition_index", "int32"),
+                        _F("error_code", "int16"),
+                    ),
+                ),
+            ),
+        ),
+    ),
+)
+
 # ----------------------------------------------------------------- SaslHandshake (17)
 
 # SaslHandshakeRequest.json / SaslHandshakeResponse.json. v1 (KIP-152) means the SASL
@@ -391,6 +622,11 @@ REQUESTS: Final[dict[ApiKey, Message]] = {
     ApiKey.METADATA: _METADATA_REQUEST,
     ApiKey.API_VERSIONS: _API_VERSIONS_REQUEST,
     ApiKey.INIT_PRODUCER_ID: _INIT_PRODUCER_ID_REQUEST,
+    ApiKey.FIND_COORDINATOR: _FIND_COORDINATOR_REQUEST,
+    ApiKey.ADD_PARTITIONS_TO_TXN: _ADD_PARTITIONS_TO_TXN_REQUEST,
+    ApiKey.ADD_OFFSETS_TO_TXN: _ADD_OFFSETS_TO_TXN_REQUEST,
+    ApiKey.END_TXN: _END_TXN_REQUEST,
+    ApiKey.TXN_OFFSET_COMMIT: _TXN_OFFSET_COMMIT_REQUEST,
     ApiKey.SASL_HANDSHAKE: _SASL_HANDSHAKE_REQUEST,
     ApiKey.SASL_AUTHENTICATE: _SASL_AUTHENTICATE_REQUEST,
 }
@@ -400,6 +636,11 @@ RESPONSES: Final[dict[ApiKey, Message]] = {
     ApiKey.METADATA: _METADATA_RESPONSE,
     ApiKey.API_VERSIONS: _API_VERSIONS_RESPONSE,
     ApiKey.INIT_PRODUCER_ID: _INIT_PRODUCER_ID_RESPONSE,
+    ApiKey.FIND_COORDINATOR: _FIND_COORDINATOR_RESPONSE,
+    ApiKey.ADD_PARTITIONS_TO_TXN: _ADD_PARTITIONS_TO_TXN_RESPONSE,
+    ApiKey.ADD_OFFSETS_TO_TXN: _ADD_OFFSETS_TO_TXN_RESPONSE,
+    ApiKey.END_TXN: _END_TXN_RESPONSE,
+    ApiKey.TXN_OFFSET_COMMIT: _TXN_OFFSET_COMMIT_RESPONSE,
     ApiKey.SASL_HANDSHAKE: _SASL_HANDSHAKE_RESPONSE,
     ApiKey.SASL_AUTHENTICATE: _SASL_AUTHENTICATE_RESPONSE,
 }

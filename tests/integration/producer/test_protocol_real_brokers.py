@@ -135,3 +135,135 @@ def test_mock_cluster_answers_every_common_version() -> None:
                 assert body["error_code"] == 0, f"InitProducerId v{version}: {body}"
     finally:
         cluster.close()
+
+
+def _versions_for(conn: _Connection, *api_keys: ApiKey) -> dict[ApiKey, list[int]]:
+    return {api_key: list(_common(conn, api_key)) for api_key in api_keys}
+
+
+def test_tansu_runs_transactions_at_every_common_version(kafka_broker: KafkaBroker) -> None:
+    """The transaction messages (FindCoordinator, InitProducerId with a transactional id,
+    AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit, EndTxn) against Tansu's real
+    transaction coordinator: one transaction per round, each round at the next common
+    version of every message, and the fencing a second InitProducerId does."""
+    kafka_broker.create_topic("txn-codec", partitions=2)
+    with _connect(kafka_broker.host, kafka_broker.port) as conn:
+        [broker] = conn.call(ApiKey.METADATA, 1, {"topics": []})["brokers"]
+        versions = _versions_for(
+            conn,
+            ApiKey.FIND_COORDINATOR,
+            ApiKey.INIT_PRODUCER_ID,
+            ApiKey.ADD_PARTITIONS_TO_TXN,
+            ApiKey.ADD_OFFSETS_TO_TXN,
+            ApiKey.TXN_OFFSET_COMMIT,
+            ApiKey.END_TXN,
+        )
+        rounds = max(len(v) for v in versions.values())
+
+        def at(api_key: ApiKey, round_no: int) -> int:
+            return versions[api_key][min(round_no, len(versions[api_key]) - 1)]
+
+        for round_no in range(rounds):
+            txn_id, group = f"txn-codec-{round_no}", f"txn-codec-group-{round_no}"
+            version = at(ApiKey.FIND_COORDINATOR, round_no)
+            found = conn.call(
+                ApiKey.FIND_COORDINATOR,
+                version,
+                {"key": txn_id, "key_type": 1, "coordinator_keys": [txn_id]},
+            )
+            coordinator = found["coordinators"][0] if version >= 4 else found
+            assert (coordinator["error_code"], coordinator["node_id"]) == (
+                0,
+                broker["node_id"],
+            ), f"FindCoordinator v{version}: {found}"
+
+            version = max(3, at(ApiKey.INIT_PRODUCER_ID, round_no))  # Tansu: v3+ only
+            init = conn.call(
+                ApiKey.INIT_PRODUCER_ID,
+                version,
+                {"transactional_id": txn_id, "transaction_timeout_ms": 30_000},
+            )
+            assert init["error_code"] == 0, f"InitProducerId v{version}: {init}"
+            producer = {
+                "producer_id": init["producer_id"],
+                "producer_epoch": init["producer_epoch"],
+            }
+
+            version = at(ApiKey.ADD_PARTITIONS_TO_TXN, round_no)
+            added = conn.call(
+                ApiKey.ADD_PARTITIONS_TO_TXN,
+                version,
+                {
+                    "v3_and_below_transactional_id": txn_id,
+                    "v3_and_below_producer_id": producer["producer_id"],
+                    "v3_and_below_producer_epoch": producer["producer_epoch"],
+                    "v3_and_below_topics": [{"name": "txn-codec", "partitions": [0, 1]}],
+                },
+            )
+            [topic] = added["results_by_topic_v3_and_below"]
+            assert topic["name"] == "txn-codec"
+            assert sorted(
+                (p["partition_index"], p["partition_error_code"])
+                for p in topic["results_by_partition"]
+            ) == [(0, 0), (1, 0)], f"AddPartitionsToTxn v{version}: {added}"
+
+            version = at(ApiKey.ADD_OFFSETS_TO_TXN, round_no)
+            offsets = conn.call(
+                ApiKey.ADD_OFFSETS_TO_TXN,
+                version,
+                {"transactional_id": txn_id, **producer, "group_id": group},
+            )
+            assert offsets["error_code"] == 0, f"AddOffsetsToTxn v{version}: {offsets}"
+
+            version = at(ApiKey.TXN_OFFSET_COMMIT, round_no)
+            committed = conn.call(
+                ApiKey.TXN_OFFSET_COMMIT,
+                version,
+                {
+                    "transactional_id": txn_id,
+                    "group_id": group,
+                    **producer,
+                    "topics": [
+                        {
+                            "name": "txn-codec",
+                            "partitions": [
+                                {"partition_index": 0, "committed_offset": 42 + round_no}
+                            ],
+                        }
+                    ],
+                },
+            )
+            assert [
+                (t["name"], [(p["partition_index"], p["error_code"]) for p in t["partitions"]])
+                for t in committed["topics"]
+            ] == [("txn-codec", [(0, 0)])], f"TxnOffsetCommit v{version}: {committed}"
+
+            version = at(ApiKey.END_TXN, round_no)
+            ended = conn.call(
+                ApiKey.END_TXN,
+                version,
+                {"transactional_id": txn_id, **producer, "committed": round_no % 2 == 0},
+            )
+            assert ended["error_code"] == 0, f"EndTxn v{version}: {ended}"
+
+        # a second InitProducerId for the same id bumps the epoch: the first is fenced
+        version = versions[ApiKey.INIT_PRODUCER_ID][-1]
+        body = {"transactional_id": "txn-codec-0", "transaction_timeout_ms": 30_000}
+        newer = conn.call(ApiKey.INIT_PRODUCER_ID, version, body)
+        assert newer["error_code"] == 0
+        stale = {"producer_id": newer["producer_id"], "producer_epoch": newer["producer_epoch"] - 1}
+        version = versions[ApiKey.ADD_PARTITIONS_TO_TXN][-1]
+        fenced = conn.call(
+            ApiKey.ADD_PARTITIONS_TO_TXN,
+            version,
+            {
+                "v3_and_below_transactional_id": "txn-codec-0",
+                "v3_and_below_producer_id": stale["producer_id"],
+                "v3_and_below_producer_epoch": stale["producer_epoch"],
+                "v3_and_below_topics": [{"name": "txn-codec", "partitions": [0]}],
+            },
+        )
+        [result] = fenced["results_by_topic_v3_and_below"][0]["results_by_partition"]
+        assert result["partition_error_code"] in (47, 90), (
+            fenced
+        )  # INVALID_PRODUCER_EPOCH / PRODUCER_FENCED

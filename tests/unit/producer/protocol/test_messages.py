@@ -26,10 +26,24 @@ from kafka.protocol.metadata import (
 from kafka.protocol.metadata import (
     MetadataResponse as KpMetadataResponse,
 )
+from kafka.protocol.metadata.find_coordinator import (
+    FindCoordinatorRequest as KpFindCoordinatorRequest,
+)
+from kafka.protocol.metadata.find_coordinator import (
+    FindCoordinatorResponse as KpFindCoordinatorResponse,
+)
+from kafka.protocol.producer import AddOffsetsToTxnRequest as KpAddOffsetsToTxnRequest
+from kafka.protocol.producer import AddOffsetsToTxnResponse as KpAddOffsetsToTxnResponse
+from kafka.protocol.producer import AddPartitionsToTxnRequest as KpAddPartitionsToTxnRequest
+from kafka.protocol.producer import AddPartitionsToTxnResponse as KpAddPartitionsToTxnResponse
+from kafka.protocol.producer import EndTxnRequest as KpEndTxnRequest
+from kafka.protocol.producer import EndTxnResponse as KpEndTxnResponse
 from kafka.protocol.producer import InitProducerIdRequest as KpInitProducerIdRequest
 from kafka.protocol.producer import InitProducerIdResponse as KpInitProducerIdResponse
 from kafka.protocol.producer import ProduceRequest as KpProduceRequest
 from kafka.protocol.producer import ProduceResponse as KpProduceResponse
+from kafka.protocol.producer import TxnOffsetCommitRequest as KpTxnOffsetCommitRequest
+from kafka.protocol.producer import TxnOffsetCommitResponse as KpTxnOffsetCommitResponse
 from kafka.protocol.sasl import SaslAuthenticateRequest as KpSaslAuthenticateRequest
 from kafka.protocol.sasl import SaslAuthenticateResponse as KpSaslAuthenticateResponse
 from kafka.protocol.sasl import SaslHandshakeRequest as KpSaslHandshakeRequest
@@ -115,6 +129,16 @@ KAFKA_PYTHON: dict[tuple[ApiKey, str], Any] = {
     (ApiKey.API_VERSIONS, "response"): KpApiVersionsResponse,
     (ApiKey.INIT_PRODUCER_ID, "request"): KpInitProducerIdRequest,
     (ApiKey.INIT_PRODUCER_ID, "response"): KpInitProducerIdResponse,
+    (ApiKey.FIND_COORDINATOR, "request"): KpFindCoordinatorRequest,
+    (ApiKey.FIND_COORDINATOR, "response"): KpFindCoordinatorResponse,
+    (ApiKey.ADD_PARTITIONS_TO_TXN, "request"): KpAddPartitionsToTxnRequest,
+    (ApiKey.ADD_PARTITIONS_TO_TXN, "response"): KpAddPartitionsToTxnResponse,
+    (ApiKey.ADD_OFFSETS_TO_TXN, "request"): KpAddOffsetsToTxnRequest,
+    (ApiKey.ADD_OFFSETS_TO_TXN, "response"): KpAddOffsetsToTxnResponse,
+    (ApiKey.END_TXN, "request"): KpEndTxnRequest,
+    (ApiKey.END_TXN, "response"): KpEndTxnResponse,
+    (ApiKey.TXN_OFFSET_COMMIT, "request"): KpTxnOffsetCommitRequest,
+    (ApiKey.TXN_OFFSET_COMMIT, "response"): KpTxnOffsetCommitResponse,
     (ApiKey.SASL_HANDSHAKE, "request"): KpSaslHandshakeRequest,
     (ApiKey.SASL_HANDSHAKE, "response"): KpSaslHandshakeResponse,
     (ApiKey.SASL_AUTHENTICATE, "request"): KpSaslAuthenticateRequest,
@@ -382,6 +406,11 @@ def test_supported_versions() -> None:
         ApiKey.METADATA: (0, 12),
         ApiKey.API_VERSIONS: (0, 3),
         ApiKey.INIT_PRODUCER_ID: (0, 4),
+        ApiKey.FIND_COORDINATOR: (1, 6),
+        ApiKey.ADD_PARTITIONS_TO_TXN: (0, 3),
+        ApiKey.ADD_OFFSETS_TO_TXN: (0, 4),
+        ApiKey.END_TXN: (0, 4),
+        ApiKey.TXN_OFFSET_COMMIT: (0, 4),
         ApiKey.SASL_HANDSHAKE: (1, 1),
         ApiKey.SASL_AUTHENTICATE: (0, 2),
     }
