@@ -1,11 +1,12 @@
 """confluent-kafka's SchemaRegistryClient, every method, against the registry under uvicorn.
 
 The strongest evidence of compatibility: Confluent's own client, unchanged, talking HTTP
-to ``uvicorn --factory registry_service.app:create_app``, once on a SQLite file and once
-on PostgreSQL (one registry process per backend for this module; tests keep to subjects
-of their own and put back any global setting they change). Its Avro and Protobuf
-serializers and deserializers run through the same processes, including Protobuf
-references fetched with ``format=serialized`` and GUID-framed Avro.
+to ``uvicorn --factory registry_service.app:create_app``, once on a SQLite file, once
+on PostgreSQL, and once on SQLite with HTTP Basic authentication on (``REGCAST_AUTH=basic``,
+the client sending ``basic.auth.user.info``): one registry process per setup for this
+module; tests keep to subjects of their own and put back any global setting they change.
+Its Avro and Protobuf serializers and deserializers run through the same processes,
+including Protobuf references fetched with ``format=serialized`` and GUID-framed Avro.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from google.protobuf import descriptor_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from regcast.local_broker import stop_process
+from tests.integration.registry.auth_support import PASSWORDS, write_users_file
 from tests.integration.registry.conftest import reset_postgres
 from tests.support.registry import serve_registry
 
@@ -60,27 +62,48 @@ ADDRESS = record("Address", {"name": "street", "type": "string"})
 CUSTOMER = record("Customer", {"name": "home", "type": "com.example.Address"})
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+_CREDENTIALS: dict[str, str] = {}
+"""``basic.auth.user.info`` by registry URL, for the registry that has authentication on."""
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql", "sqlite-basic-auth"])
 def ck_registry(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """One registry process per backend for the whole module."""
+    """One registry process per setup for the whole module."""
     tmp = tmp_path_factory.mktemp(f"ck-{request.param}")
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{tmp / 'registry.db'}"
-    else:
+    settings: dict[str, str] = {}
+    if request.param == "postgresql":
         database_url = request.getfixturevalue("postgres_url")
         reset_postgres(database_url)
-    process, url = serve_registry(database_url, tmp / "registry.log")
+    else:
+        database_url = f"sqlite:///{tmp / 'registry.db'}"
+    if request.param.endswith("basic-auth"):
+        settings = {"auth": "basic", "auth_file": str(write_users_file(tmp / "users.json"))}
+    process, url = serve_registry(database_url, tmp / "registry.log", **settings)
+    if settings:
+        _CREDENTIALS[url] = f"admin:{PASSWORDS['admin']}"
+        anonymous = SchemaRegistryClient({"url": url, "max.retries": 0})
+        with pytest.raises(SchemaRegistryError) as refused:  # authentication really is on
+            anonymous.get_subjects()
+        assert (refused.value.http_status_code, refused.value.error_code) == (401, 40101)
     try:
         yield url
     finally:
+        _CREDENTIALS.pop(url, None)
         stop_process(process)
+
+
+def client_config(url: str) -> dict[str, object]:
+    config: dict[str, object] = {"url": url, "max.retries": 0}
+    if url in _CREDENTIALS:
+        config["basic.auth.user.info"] = _CREDENTIALS[url]
+    return config
 
 
 @pytest.fixture
 def sr(ck_registry: str) -> Iterator[SchemaRegistryClient]:
-    client = SchemaRegistryClient({"url": ck_registry, "max.retries": 0})
+    client = SchemaRegistryClient(client_config(ck_registry))
     try:
         yield client
     finally:
@@ -95,7 +118,7 @@ def ns() -> str:
 
 def fresh(url: str) -> SchemaRegistryClient:
     """A second client with empty caches, so answers come from the server."""
-    return SchemaRegistryClient({"url": url, "max.retries": 0})
+    return SchemaRegistryClient(client_config(url))
 
 
 def code_of(exc: pytest.ExceptionInfo[SchemaRegistryError]) -> tuple[int, int]:
@@ -260,7 +283,7 @@ def test_references(sr: SchemaRegistryClient, ns: str) -> None:
     serializer = AvroSerializer(sr, schema_str=None, conf=conf)
     payload = serializer({"home": {"street": "Main St 1"}}, ctx)
     assert payload is not None and int.from_bytes(payload[1:5]) == customer_id
-    reader = SchemaRegistryClient({"url": sr.config()["url"], "max.retries": 0})
+    reader = fresh(sr.config()["url"])
     assert AvroDeserializer(reader)(payload, ctx) == {"home": {"street": "Main St 1"}}
 
 
