@@ -149,7 +149,8 @@ def _tls_options(
     client_auth: ClientAuth,
 ) -> dict[str, Any]:
     """uvicorn's TLS keywords (none without a certificate), each also exported as its
-    ``REGCAST_SSL_*`` variable for the application's settings."""
+    ``REGCAST_SSL_*`` variable for the application's settings (the key's password
+    excepted: only uvicorn, in this process, reads the key)."""
     from registry_service.tls import CERT_REQS, PROTOCOL  # uvicorn: only when serving
 
     if certfile is None:
@@ -167,7 +168,6 @@ def _tls_options(
     exported = {
         "REGCAST_SSL_CERTFILE": str(certfile),
         "REGCAST_SSL_KEYFILE": str(keyfile) if keyfile else None,
-        "REGCAST_SSL_KEYFILE_PASSWORD": password,
         "REGCAST_SSL_CA_CERTS": str(ca_certs) if ca_certs else None,
         "REGCAST_SSL_CLIENT_AUTH": str(client_auth),
     }
