@@ -26,6 +26,7 @@ cost one method test per request here (``AuditTrail`` passes GET and HEAD straig
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import logging.handlers
 import queue
@@ -97,7 +98,9 @@ def _entry(
 
 
 def _emit(entry: dict[str, Any]) -> None:
-    log.info(orjson.dumps(entry).decode())
+    """One JSON line, ASCII only: a path may hold bytes that are not UTF-8 (kept as lone
+    surrogates, which orjson refuses), and non-ASCII names become ``\\uXXXX``."""
+    log.info(json.dumps(entry, separators=(",", ":")))
 
 
 def refused(
