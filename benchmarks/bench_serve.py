@@ -158,23 +158,15 @@ def wrk(url: str, seconds: int, authorization: str | None) -> dict[str, float]:
 
 
 def run(seconds: int = 10, rounds: int = 2) -> list[dict[str, Any]]:
-    from registry_service.auth.passwords import hash_password, new_salt
+    from tests.integration.registry.auth_support import user_entry
     from tests.support.tls import make_certificates
 
     best: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         certs = make_certificates(tmp / "certs")
-        salt = new_salt()
         users = tmp / "users.json"
-        entry = {
-            "username": ADMIN,
-            "algorithm": "scrypt",
-            "salt": salt,
-            "password_hash": hash_password(ADMIN_PASSWORD, salt),
-            "roles": ["admin"],
-        }
-        users.write_text(json.dumps({"users": [entry]}))
+        users.write_text(json.dumps({"users": [user_entry(ADMIN, ADMIN_PASSWORD, ["admin"])]}))
         all_cases = cases(tmp, certs, users)
         for round_number in range(rounds):
             for case in all_cases:
@@ -235,9 +227,7 @@ def main() -> None:
     print(f"serve benchmark: wrk -t2 -c32 -d{args.seconds}s, best of {args.rounds}; load {load}")
     rows = run(args.seconds, args.rounds)
     print_table(rows)
-    print("\nTargets")
-    for line in targets(rows):
-        print(f"  {line}")
+    print("\nTargets\n" + "\n".join(f"  {line}" for line in targets(rows)))
 
 
 if __name__ == "__main__":
