@@ -9,7 +9,8 @@ Two servers for the module, certificates made by ``tests.support.tls``:
   (``ssl.ca.location``, ``ssl.certificate.location``, ``ssl.key.location``) get in with
   the certificate; without one, or with one from another CA, the handshake is refused;
   a client trusting another CA refuses the server.
-- ``basic``: TLS without client certificates and ``REGCAST_AUTH=basic``, with
+- ``basic``: TLS without client certificates (an encrypted key and its password, all
+  from ``REGCAST_SSL_*`` variables) and ``REGCAST_AUTH=basic``, with
   ``REGCAST_AUDIT_FILE``: confluent-kafka with ``ssl.ca.location`` and
   ``basic.auth.user.info``; writes and refusals are audit lines; no password or
   ``Authorization`` value reaches the audit file or the server's output.
@@ -32,6 +33,7 @@ from typing import Any
 import httpx
 import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
+from cryptography.hazmat.primitives import serialization
 
 from regcast.local_broker import free_port, stop_process, wait_for_port
 from tests.integration.registry.auth_support import PASSWORDS, user_entry, users_document
@@ -40,6 +42,7 @@ from tests.support.tls import Certificates, make_certificates
 REGCAST = Path(sys.executable).parent / "regcast"
 ORDER = json.dumps({"type": "record", "name": "Order", "fields": [{"name": "id", "type": "long"}]})
 CLIENT_CN = "regcast-client"  # make_certificates' client certificate
+SERVER_KEY_PASSWORD = "server-key-secret"
 
 
 @dataclass
@@ -112,14 +115,25 @@ def basic(tmp_path_factory: pytest.TempPathFactory, certs: Certificates) -> Iter
     tmp = tmp_path_factory.mktemp("tls-serve-basic")
     users = tmp / "users.json"
     users.write_text(json.dumps(users_document()))
-    # the TLS files from the environment, as a container would give them
+    # the TLS files from the environment, as a container would give them, the key
+    # encrypted (REGCAST_SSL_KEYFILE_PASSWORD)
+    key = serialization.load_pem_private_key(certs.server_key.read_bytes(), None)
+    encrypted = tmp / "server-encrypted.key"
+    encrypted.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(SERVER_KEY_PASSWORD.encode()),
+        )
+    )
     server = start_serve(
         tmp,
         "basic",
         auth="basic",
         auth_file=str(users),
         ssl_certfile=str(certs.server_cert),
-        ssl_keyfile=str(certs.server_key),
+        ssl_keyfile=str(encrypted),
+        ssl_keyfile_password=SERVER_KEY_PASSWORD,
     )
     yield server
     stop_process(server.process)
@@ -227,7 +241,7 @@ def test_confluent_client_over_tls_with_basic_auth(basic: Server, certs: Certifi
 def test_audit_records_writes_and_refusals_without_secrets(
     basic: Server, certs: Certificates
 ) -> None:
-    secrets = [PASSWORDS["admin"], PASSWORDS["writer"], "not-the-password"]
+    secrets = [PASSWORDS["admin"], PASSWORDS["writer"], "not-the-password", SERVER_KEY_PASSWORD]
     admin = ("admin", PASSWORDS["admin"])
     with httpx.Client(base_url=basic.url, verify=context(certs, client=False)) as http:
         http.post("/subjects/audit-value/versions", json={"schema": ORDER}, auth=admin)
