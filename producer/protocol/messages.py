@@ -443,6 +443,18 @@ _ADD_PARTITIONS_TO_TXN_RESPONSE = Message(
 
 # ----------------------------------------------------------------- AddOffsetsToTxn (25)
 
+# The fields that name a transaction's producer, and the answer of "did it work", shared
+# word for word by AddOffsetsToTxn and EndTxn in Kafka's JSON.
+_TXN_PRODUCER = (
+    _F("transactional_id", "string"),
+    _F("producer_id", "int64"),
+    _F("producer_epoch", "int16"),
+)
+_THROTTLE_AND_ERROR = (
+    _F("throttle_time_ms", "int32", default=0),
+    _F("error_code", "int16"),
+)
+
 # AddOffsetsToTxnRequest.json / AddOffsetsToTxnResponse.json, v0-v4: v2 adds
 # PRODUCER_FENCED, v3 is flexible, v4 adds TRANSACTION_ABORTABLE; one layout throughout.
 _ADD_OFFSETS_TO_TXN_REQUEST = Message(
@@ -450,12 +462,7 @@ _ADD_OFFSETS_TO_TXN_REQUEST = Message(
     api_key=ApiKey.ADD_OFFSETS_TO_TXN,
     valid_versions="0-4",
     flexible_versions="3+",
-    fields=(
-        _F("transactional_id", "string"),
-        _F("producer_id", "int64"),
-        _F("producer_epoch", "int16"),
-        _F("group_id", "string"),
-    ),
+    fields=(*_TXN_PRODUCER, _F("group_id", "string")),
 )
 
 _ADD_OFFSETS_TO_TXN_RESPONSE = Message(
@@ -463,10 +470,7 @@ _ADD_OFFSETS_TO_TXN_RESPONSE = Message(
     api_key=ApiKey.ADD_OFFSETS_TO_TXN,
     valid_versions="0-4",
     flexible_versions="3+",
-    fields=(
-        _F("throttle_time_ms", "int32", default=0),
-        _F("error_code", "int16"),
-    ),
+    fields=_THROTTLE_AND_ERROR,
 )
 
 # ----------------------------------------------------------------- EndTxn (26)
@@ -479,12 +483,7 @@ _END_TXN_REQUEST = Message(
     api_key=ApiKey.END_TXN,
     valid_versions="0-4",
     flexible_versions="3+",
-    fields=(
-        _F("transactional_id", "string"),
-        _F("producer_id", "int64"),
-        _F("producer_epoch", "int16"),
-        _F("committed", "bool"),
-    ),
+    fields=(*_TXN_PRODUCER, _F("committed", "bool")),
 )
 
 _END_TXN_RESPONSE = Message(
@@ -492,10 +491,7 @@ _END_TXN_RESPONSE = Message(
     api_key=ApiKey.END_TXN,
     valid_versions="0-4",
     flexible_versions="3+",
-    fields=(
-        _F("throttle_time_ms", "int32", default=0),
-        _F("error_code", "int16"),
-    ),
+    fields=_THROTTLE_AND_ERROR,
 )
 
 # ----------------------------------------------------------------- TxnOffsetCommit (28)
