@@ -74,6 +74,7 @@ _LOG_OVERHEAD_BYTES = 12  # base_offset int64 + batch_length int32
 _MAX_PARTITION_BYTES = 64 * 1024 * 1024
 _MAX_WAIT_S = 0.5  # how long a broker may hold a Fetch that has nothing new yet
 _IO_GRACE_S = 5.0
+_SETUP_MIN_S = 1.0  # the least a connection's setup gets, even right at the deadline
 
 Position = tuple[str, int, int]  # topic, partition, offset
 
@@ -198,7 +199,11 @@ class _Connection:
     ) -> None:
         self.where = f"{host}:{port}"
         self.client_id = client_id
-        self._deadline = deadline
+        # Connecting, the TLS handshake and the SASL login get the caller's deadline, not
+        # the Fetch grace in ``deadline`` (a broker never holds those): a plaintext port
+        # that stays silent after a ClientHello fails at the deadline, not 5 s later.
+        setup_deadline = max(deadline - _IO_GRACE_S, time.monotonic() + _SETUP_MIN_S)
+        self._deadline = min(deadline, setup_deadline)
         self._correlation_id = 0
         try:
             sock = socket.create_connection((host, port), timeout=self._remaining())
@@ -214,6 +219,7 @@ class _Connection:
             except BaseException:
                 self._sock.close()
                 raise
+        self._deadline = deadline
 
     def _authenticate(self, sasl: SaslSettings) -> None:
         """KIP-152's exchange, one request at a time; ReadBackError naming what failed."""

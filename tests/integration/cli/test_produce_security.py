@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -160,8 +161,11 @@ def test_read_back_over_tls_uses_the_producers_tls_settings(tls_broker: Any) -> 
     wrong_ca = {"security_protocol": "SSL", "ssl_cafile": str(tls_broker.certs.other_ca)}
     with pytest.raises(ReadBackError, match="the broker's certificate was refused"):
         read_back(tls_broker.bootstrap, written, timeout_s=2, security=wrong_ca)
+    started = time.monotonic()
     with pytest.raises(ReadBackError, match=r"TLS handshake with .* failed"):
         read_back(tls_broker.plaintext_bootstrap, written, timeout_s=1.5, security=security)
+    # the silent plaintext port fails at the deadline, not after the Fetch grace (5 s)
+    assert time.monotonic() - started < 4.0
 
 
 @requires_producer
