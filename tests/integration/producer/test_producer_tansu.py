@@ -645,7 +645,7 @@ def test_unknown_topic_without_metadata_raises_after_max_block_ms(
         p = Producer(
             bootstrap_servers=proxy.bootstrap_servers,
             max_block_ms=800,
-            request_timeout_ms=5_000,
+            request_timeout_ms=2_000,  # a stalled Metadata request holds close() this long
             delivery_timeout_ms=10_000,
         )
         try:
