@@ -19,6 +19,7 @@ from confluent_kafka import KafkaError
 from confluent_kafka import Producer as LibrdkafkaProducer
 
 from tests.conftest import KafkaBroker
+from tests.support.consume import consume_all
 from tests.support.transaction_log import read_log, summarize, wait_for_marker
 
 pytestmark = pytest.mark.timeout(60)
@@ -97,3 +98,29 @@ def test_the_log_shows_a_fenced_producer_wrote_nothing_more(kafka_broker: KafkaB
         ("data", pid, zombie_epoch + 1, ["s1"]),
         ("COMMIT", pid, zombie_epoch + 1),
     ], summary
+
+
+def test_a_read_committed_consumer_stops_before_an_open_transaction(
+    kafka_broker: KafkaBroker,
+) -> None:
+    """What Tansu's isolation does give: a ``read_committed`` consumer reads up to the
+    last stable offset, so records of a transaction still open stay out of sight (while
+    ``read_uncommitted`` sees them), and appear once it commits."""
+    topic = f"txn-open-{uuid.uuid4().hex[:8]}"
+    kafka_broker.create_topic(topic, partitions=1)
+    producer = _transactional(kafka_broker, f"txn-open-{uuid.uuid4().hex[:8]}")
+    producer.begin_transaction()
+    _send(producer, topic, "c1")
+    producer.commit_transaction(15)
+    producer.begin_transaction()
+    _send(producer, topic, "o1", "o2")
+
+    def values(isolation: str) -> list[bytes | None]:
+        config = {"isolation.level": isolation}
+        records = consume_all(kafka_broker.bootstrap, topic, idle_s=0.5, config=config)
+        return [r.value for r in records]
+
+    assert values("read_committed") == [b"c1"]
+    assert values("read_uncommitted") == [b"c1", b"o1", b"o2"]
+    producer.commit_transaction(15)
+    assert values("read_committed") == [b"c1", b"o1", b"o2"]
