@@ -98,6 +98,16 @@ def fast_failure() -> dict[str, Any]:
     return {"max_block_ms": 5_000, "request_timeout_ms": 3_000, "delivery_timeout_ms": 5_000}
 
 
+def send_all_and_close(producer: Producer, topic: str, total: int) -> None:
+    """Send ``v-0`` .. ``v-{total-1}``, each delivered, then close the producer."""
+    try:
+        futures = [producer.send(topic, value=f"v-{i}".encode()) for i in range(total)]
+        producer.flush(timeout=30)
+        assert all(f.exception(timeout=0) is None for f in futures)
+    finally:
+        producer.close(timeout=10)
+
+
 def in_order_per_partition(records: list[Any], total: int) -> None:
     by_partition: dict[int, list[int]] = defaultdict(list)
     for record in sorted(records, key=lambda r: (r.partition, r.offset)):
@@ -161,12 +171,7 @@ def test_regcast_produces_over_sasl(mechanism: str, token_endpoint: TokenEndpoin
             compression_type="lz4",
             **regcast_sasl(mechanism, token_endpoint),
         )
-        try:
-            futures = [producer.send(topic, value=f"v-{i}".encode()) for i in range(total)]
-            producer.flush(timeout=30)
-            assert all(f.exception(timeout=0) is None for f in futures)
-        finally:
-            producer.close(timeout=10)
+        send_all_and_close(producer, topic, total)
         records = consume_all(
             kafka.bootstrap,
             topic,
@@ -400,12 +405,7 @@ def test_sasl_ssl_through_socat_in_front_of_the_gateway(
             acks="all",
             **(regcast_sasl("SCRAM-SHA-512", token_endpoint) | tls),
         )
-        try:
-            futures = [producer.send(topic, value=f"v-{i}".encode()) for i in range(total)]
-            producer.flush(timeout=30)
-            assert all(f.exception(timeout=0) is None for f in futures)
-        finally:
-            producer.close(timeout=10)
+        send_all_and_close(producer, topic, total)
         librdkafka = librdkafka_sasl("SCRAM-SHA-512", token_endpoint) | {
             "security.protocol": "SASL_SSL",
             "ssl.ca.location": str(certs.ca),

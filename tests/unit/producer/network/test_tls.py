@@ -33,26 +33,24 @@ def _pump_byte_by_byte(
     client: TlsSession, server: ssl.SSLObject, s_in: ssl.MemoryBIO, s_out: ssl.MemoryBIO
 ) -> None:
     server_done = False
+
+    def server_step() -> bool:
+        try:
+            server.do_handshake()
+        except ssl.SSLWantReadError:
+            return False
+        return True
+
     for _ in range(100_000):
         done = client.do_handshake()
         for byte in client.ciphertext():
             s_in.write(bytes([byte]))
-            if not server_done:
-                try:
-                    server.do_handshake()
-                    server_done = True
-                except ssl.SSLWantReadError:
-                    pass
+            server_done = server_done or server_step()
         for byte in s_out.read():
             client.receive(bytes([byte]))
         if done and server_done and not s_out.pending:
             return
-        if not server_done:
-            try:
-                server.do_handshake()
-                server_done = True
-            except ssl.SSLWantReadError:
-                pass
+        server_done = server_done or server_step()
     raise AssertionError("handshake did not finish")
 
 
