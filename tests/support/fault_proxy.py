@@ -11,18 +11,35 @@ librdkafka mock cannot stall. This proxy sits in front of real brokers and lets 
   socket (new connects get ECONNREFUSED, on the same port when reopened);
 - ``max_batch_bytes``: play a broker whose ``message.max.bytes`` is that small: a
   Produce request carrying a larger batch is answered MESSAGE_TOO_LARGE by the proxy
-  itself (as the broker would: nothing of it written) and never forwarded; answers
-  still reach the client in request order. (Tansu does not enforce the limit.)
+  itself (as the broker would: nothing of it written) and never forwarded. (Tansu does
+  not enforce the limit.)
+- :meth:`FaultProxy.inject_error`: answer the next requests of one API with a chosen
+  error code, from the proxy itself, for the errors no broker here gives on demand
+  (CONCURRENT_TRANSACTIONS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR: a coordinator
+  that moved, INVALID_PRODUCER_EPOCH, any code on EndTxn). Such a request is never
+  forwarded: the broker does not see it, as a broker that refused it would not have
+  acted on it. The answer is encoded with regcast's codec at the request's version,
+  the error where that response carries it (see :meth:`FaultProxy.inject_error`);
+- :meth:`FaultProxy.request_count` / :meth:`FaultProxy.injected_count`: how many
+  requests of an API the clients sent, and how many of them the proxy answered itself.
 
-One listener per upstream broker. Clients learn broker addresses from Metadata
-responses, so the proxy rewrites those (decoded and re-encoded with regcast's codec):
-every broker address it proxies is replaced by its listener's address, and clients
-keep talking through the proxy after bootstrap. All other frames pass through as they
-are. Bytes are forwarded frame by frame (4-byte size prefix), on one thread.
-``raw=True`` forwards bytes as they come, without framing or rewriting: for TLS, whose
-ciphertext the proxy cannot read (Metadata must then advertise the proxy itself).
+Answers, the broker's and the proxy's own, reach the client in request order on each
+connection (as Kafka guarantees), whoever wrote them.
 
-This is not a fake broker: every answer comes from the real broker behind it.
+One listener per upstream broker. Clients learn broker addresses from Metadata (and a
+coordinator's from FindCoordinator) responses, so the proxy rewrites those (decoded and
+re-encoded with regcast's codec): every broker address it proxies is replaced by its
+listener's address, and clients keep talking through the proxy after bootstrap. All
+other frames pass through as they are. Bytes are forwarded frame by frame (4-byte size
+prefix), on one thread. ``raw=True`` forwards bytes as they come, without framing or
+rewriting: for TLS, whose ciphertext the proxy cannot read (Metadata must then advertise
+the proxy itself, and no error can be injected).
+
+This is not a fake broker: every answer comes from the real broker behind it, except
+the refusals a test asked for above, which a real broker would have given the same
+way. A stand-in answer is evidence only once a reference client (confluent-kafka) was
+shown to handle it as it handles a broker's (tests/integration/producer/
+test_fault_proxy_transactions.py).
 """
 
 from __future__ import annotations
@@ -32,15 +49,23 @@ import selectors
 import socket
 import struct
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 _SIZE = struct.Struct(">i")
 _HEADER = struct.Struct(">hhi")  # request header: api_key, api_version, correlation_id
-_METADATA = 3
 _PRODUCE = 0
+_METADATA = 3
+_FIND_COORDINATOR = 10
+_INIT_PRODUCER_ID = 22
+_ADD_PARTITIONS_TO_TXN = 24
+_ADD_OFFSETS_TO_TXN = 25
+_END_TXN = 26
+_TXN_OFFSET_COMMIT = 28
 _MESSAGE_TOO_LARGE = 10
+_REWRITTEN = (_METADATA, _FIND_COORDINATOR)  # answers that carry broker addresses
 
 
 @dataclass(eq=False)
@@ -52,11 +77,21 @@ class _Conn:
     to_client: bytearray = field(default_factory=bytearray)
     from_client: bytearray = field(default_factory=bytearray)
     from_upstream: bytearray = field(default_factory=bytearray)
-    metadata_versions: dict[int, int] = field(default_factory=dict)  # correlation id -> version
-    # with max_batch_bytes: the answers owed to the client, in request order, as
+    # correlation id -> (api key, version) of an answer whose broker addresses are rewritten
+    rewrites: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # the answers owed to the client, in request order, as
     # [correlation id, frame or None while the broker's is awaited]
     answers: list[list[Any]] = field(default_factory=list)
     closed: bool = False
+
+
+@dataclass(eq=False)
+class _Injection:
+    """Error answers still to give to requests of one API (in the order asked for)."""
+
+    error_code: int
+    count: int  # answers still to give
+    after: int  # requests still to let through first
 
 
 @dataclass(eq=False)
@@ -92,6 +127,9 @@ class FaultProxy:
         self.max_batch_bytes = max_batch_bytes
         self.refused_batch_sizes: list[int] = []  # batches answered MESSAGE_TOO_LARGE
         self.forwarded_batch_sizes: list[int] = []  # batches passed to the broker
+        self._injections: dict[int, list[_Injection]] = {}  # api key -> queued injections
+        self._requests: Counter[int] = Counter()  # api key -> requests seen
+        self._injected: Counter[int] = Counter()  # api key -> answered by the proxy
         self._routes = [_Route(i, (h, p)) for i, (h, p) in enumerate(upstreams)]
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -195,6 +233,53 @@ class FaultProxy:
         """How many client connections were accepted since start."""
         result: list[int] = []
         self._call(lambda: result.append(sum(r.accepted for r in self._pick(index))))
+        return result[0]
+
+    def inject_error(
+        self, api_key: int, error_code: int, *, count: int = 1, after: int = 0
+    ) -> None:
+        """Answer ``count`` requests of ``api_key`` with ``error_code``, from the proxy.
+
+        The first ``after`` requests of that API from now on pass to the broker as usual;
+        the ``count`` after them are answered by the proxy itself and never forwarded (the
+        broker does not see them), on whichever connection or upstream they come. A
+        second call for the same API queues behind the first: ``inject_error(END_TXN,
+        16); inject_error(END_TXN, 47)`` answers the next EndTxn NOT_COORDINATOR and the
+        one after it INVALID_PRODUCER_EPOCH.
+
+        The answer is the response at the request's version (header v1 where it is
+        flexible), encoded with regcast's codec, with the error where it carries one:
+
+        - FindCoordinator: ``error_code`` (v1-3), or one coordinator entry per key of
+          ``coordinator_keys`` with the error (v4+); no coordinator (node id -1);
+        - InitProducerId: ``error_code``, producer id and epoch -1;
+        - AddOffsetsToTxn, EndTxn: ``error_code``;
+        - AddPartitionsToTxn (v0-3), TxnOffsetCommit, Produce: the error on every
+          partition of the request, its topics and partitions echoed (a Produce with
+          acks=0 gets no answer, as from a broker).
+
+        A request at a version regcast's codec cannot encode is forwarded instead, and
+        the reason is put in :attr:`errors` (the injection stays pending).
+        """
+        if api_key not in _ERROR_ANSWERS:
+            known = ", ".join(str(k) for k in sorted(_ERROR_ANSWERS))
+            raise ValueError(f"no error answer for API key {api_key}; the proxy knows {known}")
+        if count < 1 or after < 0:
+            raise ValueError(f"count must be at least 1 and after at least 0: {count}, {after}")
+        injection = _Injection(error_code, count, after)
+        self._call(lambda: self._injections.setdefault(api_key, []).append(injection))
+
+    def request_count(self, api_key: int) -> int:
+        """How many requests of ``api_key`` clients sent since start, answered by the
+        broker or by the proxy."""
+        result: list[int] = []
+        self._call(lambda: result.append(self._requests[api_key]))
+        return result[0]
+
+    def injected_count(self, api_key: int) -> int:
+        """How many requests of ``api_key`` the proxy answered with an injected error."""
+        result: list[int] = []
+        self._call(lambda: result.append(self._injected[api_key]))
         return result[0]
 
     # ------------------------------------------------------------------ thread
@@ -364,29 +449,54 @@ class FaultProxy:
 
     def _frames_from_client(self, conn: _Conn) -> None:
         for frame in self._frames(conn.from_client):
-            if len(frame) >= _HEADER.size:
-                api_key, api_version, correlation_id = _HEADER.unpack_from(frame, 0)
-                if api_key == _METADATA and self.rewrite_metadata:
-                    conn.metadata_versions[correlation_id] = api_version
-                if self.max_batch_bytes is not None:
-                    refusal = self._limit_batch_size(conn, api_key, correlation_id, frame)
-                    if refusal is not None:
-                        conn.answers.append([correlation_id, refusal])
-                        self._release_answers(conn)
-                        continue
+            if len(frame) < _HEADER.size:  # not a request: the broker will say so
+                conn.to_upstream += _SIZE.pack(len(frame)) + frame
+                continue
+            api_key, api_version, correlation_id = _HEADER.unpack_from(frame, 0)
+            self._requests[api_key] += 1
+            answered, answer = self._own_answer(api_key, frame)
+            if answered:
+                if answer is not None:
+                    conn.answers.append([correlation_id, answer])
+                continue
+            if _expects_answer(api_key, api_version, frame):
+                conn.answers.append([correlation_id, None])
+            if api_key in _REWRITTEN and self.rewrite_metadata:
+                conn.rewrites[correlation_id] = (api_key, api_version)
             conn.to_upstream += _SIZE.pack(len(frame)) + frame
+        self._release_answers(conn)
         self._flush(conn, conn.upstream, conn.to_upstream)
 
-    def _limit_batch_size(
-        self, conn: _Conn, api_key: int, correlation_id: int, frame: bytes
-    ) -> bytes | None:
+    def _own_answer(self, api_key: int, frame: bytes) -> tuple[bool, bytes | None]:
+        """(True, the proxy's own answer or None for none) for a request the proxy
+        answers itself; (False, None) for one to forward to the broker."""
+        queue = self._injections.get(api_key)
+        if queue:
+            injection = queue[0]
+            if injection.after > 0:
+                injection.after -= 1
+            else:
+                try:
+                    answer = _error_answer(api_key, frame, injection.error_code)
+                except Exception as exc:  # e.g. a version the codec lacks: forwarded
+                    self.errors.append(exc)
+                else:
+                    injection.count -= 1
+                    if injection.count == 0:
+                        queue.pop(0)
+                    self._injected[api_key] += 1
+                    return True, answer
+        if api_key == _PRODUCE and self.max_batch_bytes is not None:
+            refusal = self._limit_batch_size(frame)
+            if refusal is not None:
+                return True, refusal
+        return False, None
+
+    def _limit_batch_size(self, frame: bytes) -> bytes | None:
         """The proxy's own MESSAGE_TOO_LARGE answer to a Produce request carrying a batch
-        over ``max_batch_bytes``; None to forward the request (its answer is awaited)."""
+        over ``max_batch_bytes``; None to forward the request."""
         from producer.protocol import ApiKey, decode_request, encode_response
 
-        if api_key != _PRODUCE:
-            conn.answers.append([correlation_id, None])
-            return None
         header, body = decode_request(frame)
         sizes = [
             len(partition["records"] or b"")
@@ -396,32 +506,10 @@ class FaultProxy:
         assert self.max_batch_bytes is not None
         if max(sizes, default=0) <= self.max_batch_bytes:
             self.forwarded_batch_sizes += sizes
-            if body["acks"] != 0:
-                conn.answers.append([correlation_id, None])
             return None
         self.refused_batch_sizes += sizes
-        refused = {
-            "responses": [
-                {
-                    "name": topic["name"],
-                    "partition_responses": [
-                        {
-                            "index": partition["index"],
-                            "error_code": _MESSAGE_TOO_LARGE,
-                            "base_offset": -1,
-                            "log_append_time_ms": -1,
-                            "log_start_offset": -1,
-                            "record_errors": [],
-                            "error_message": None,
-                        }
-                        for partition in topic["partition_data"]
-                    ],
-                }
-                for topic in body["topic_data"]
-            ],
-            "throttle_time_ms": 0,
-        }
-        return encode_response(ApiKey.PRODUCE, header.api_version, correlation_id, refused)
+        refused = _produce_error(body, _MESSAGE_TOO_LARGE)
+        return encode_response(ApiKey.PRODUCE, header.api_version, header.correlation_id, refused)
 
     def _release_answers(self, conn: _Conn) -> None:
         """Pass on the answers owed in order, as far as they are known."""
@@ -433,34 +521,42 @@ class FaultProxy:
     def _frames_from_upstream(self, conn: _Conn) -> None:
         for raw in self._frames(conn.from_upstream):
             frame = raw
-            if conn.metadata_versions and len(frame) >= 4:
-                (correlation_id,) = _SIZE.unpack_from(frame, 0)
-                version = conn.metadata_versions.pop(correlation_id, None)
-                if version is not None:
-                    frame = self._rewrite_metadata(version, correlation_id, frame)
-            if self.max_batch_bytes is not None:
-                (correlation_id,) = _SIZE.unpack_from(frame, 0)
-                owed = next(a for a in conn.answers if a[0] == correlation_id and a[1] is None)
-                owed[1] = frame
+            if len(frame) < 4:
+                conn.answers.append([None, frame])
                 continue
-            conn.to_client += _SIZE.pack(len(frame)) + frame
-        if self.max_batch_bytes is not None:
-            self._release_answers(conn)
-            return
-        self._flush(conn, conn.client, conn.to_client)
+            (correlation_id,) = _SIZE.unpack_from(frame, 0)
+            rewrite = conn.rewrites.pop(correlation_id, None)
+            if rewrite is not None:
+                frame = self._rewrite_addresses(*rewrite, correlation_id, frame)
+            owed = next((a for a in conn.answers if a[0] == correlation_id and a[1] is None), None)
+            if owed is None:  # an answer nobody waited for (acks=0): pass it on too
+                conn.answers.append([correlation_id, frame])
+            else:
+                owed[1] = frame
+        self._release_answers(conn)
 
-    def _rewrite_metadata(self, version: int, correlation_id: int, frame: bytes) -> bytes:
-        from producer.protocol import ApiKey, decode_response, encode_response
+    def _rewrite_addresses(
+        self, api_key: int, version: int, correlation_id: int, frame: bytes
+    ) -> bytes:
+        """A Metadata or FindCoordinator answer with each proxied broker's address
+        replaced by its listener's."""
+        from producer.protocol import decode_response, encode_response
 
         try:
-            _, body = decode_response(ApiKey.METADATA, version, frame)
+            _, body = decode_response(api_key, version, frame)
+            if api_key == _METADATA:
+                brokers = list(body.get("brokers") or ())
+            elif version < 4:  # FindCoordinator v1-3: one coordinator at the top level
+                brokers = [body] if body["error_code"] == 0 else []
+            else:
+                brokers = [c for c in body["coordinators"] if c["error_code"] == 0]
             by_port = {route.upstream[1]: route for route in self._routes}
-            for broker in body.get("brokers") or ():
+            for broker in brokers:
                 route = by_port.get(int(broker["port"]))
                 if route is not None:
                     broker["host"] = self.host
                     broker["port"] = route.port
-            return encode_response(ApiKey.METADATA, version, correlation_id, body)
+            return encode_response(api_key, version, correlation_id, body)
         except Exception as exc:
             self.errors.append(exc)
             return frame
@@ -475,3 +571,121 @@ class FaultProxy:
             sock.close()
         with contextlib.suppress(ValueError):
             conn.route.conns.remove(conn)
+
+
+# ---------------------------------------------------------------------- answers
+
+
+def _expects_answer(api_key: int, version: int, frame: bytes) -> bool:
+    """False for the one request a broker does not answer: Produce with acks=0."""
+    if api_key != _PRODUCE:
+        return True
+    from producer.protocol.primitives import Reader
+
+    try:
+        reader = Reader(frame, _HEADER.size)
+        reader.read_nullable_string()  # client id
+        flexible = version >= 9
+        if flexible:
+            reader.skip_tagged_fields()
+        if version >= 3:  # transactional id
+            if flexible:
+                reader.read_compact_nullable_string()
+            else:
+                reader.read_nullable_string()
+        return reader.read_int16() != 0
+    except Exception:
+        return True  # the broker will refuse it, with an answer
+
+
+def _produce_error(body: dict[str, Any], error_code: int) -> dict[str, Any]:
+    return {
+        "responses": [
+            {
+                "name": topic["name"],
+                "partition_responses": [
+                    {
+                        "index": partition["index"],
+                        "error_code": error_code,
+                        "base_offset": -1,
+                        "log_append_time_ms": -1,
+                        "log_start_offset": -1,
+                        "record_errors": [],
+                        "error_message": None,
+                    }
+                    for partition in topic["partition_data"]
+                ],
+            }
+            for topic in body["topic_data"]
+        ],
+        "throttle_time_ms": 0,
+    }
+
+
+def _find_coordinator_error(body: dict[str, Any], version: int, code: int) -> dict[str, Any]:
+    if version < 4:
+        return {"error_code": code, "error_message": None, "node_id": -1, "host": "", "port": -1}
+    return {
+        "coordinators": [
+            {"key": key, "node_id": -1, "host": "", "port": -1, "error_code": code}
+            for key in body["coordinator_keys"]
+        ]
+    }
+
+
+def _add_partitions_error(body: dict[str, Any], version: int, code: int) -> dict[str, Any]:
+    return {
+        "results_by_topic_v3_and_below": [
+            {
+                "name": topic["name"],
+                "results_by_partition": [
+                    {"partition_index": p, "partition_error_code": code}
+                    for p in topic["partitions"]
+                ],
+            }
+            for topic in body["v3_and_below_topics"]
+        ]
+    }
+
+
+def _txn_offset_commit_error(body: dict[str, Any], version: int, code: int) -> dict[str, Any]:
+    return {
+        "topics": [
+            {
+                "name": topic["name"],
+                "partitions": [
+                    {"partition_index": p["partition_index"], "error_code": code}
+                    for p in topic["partitions"]
+                ],
+            }
+            for topic in body["topics"]
+        ]
+    }
+
+
+# api key -> the response body carrying an error code, from the request's body and version
+_ERROR_ANSWERS: dict[int, Callable[[dict[str, Any], int, int], dict[str, Any]]] = {
+    _PRODUCE: lambda body, version, code: _produce_error(body, code),
+    _FIND_COORDINATOR: _find_coordinator_error,
+    _INIT_PRODUCER_ID: lambda body, version, code: {
+        "error_code": code,
+        "producer_id": -1,
+        "producer_epoch": -1,
+    },
+    _ADD_PARTITIONS_TO_TXN: _add_partitions_error,
+    _ADD_OFFSETS_TO_TXN: lambda body, version, code: {"error_code": code},
+    _END_TXN: lambda body, version, code: {"error_code": code},
+    _TXN_OFFSET_COMMIT: _txn_offset_commit_error,
+}
+
+
+def _error_answer(api_key: int, frame: bytes, error_code: int) -> bytes | None:
+    """The error response to one request frame, at its version; None for a Produce
+    with acks=0, which is never answered."""
+    from producer.protocol import decode_request, encode_response
+
+    header, body = decode_request(frame)
+    if api_key == _PRODUCE and body["acks"] == 0:
+        return None
+    answer = _ERROR_ANSWERS[api_key](body, header.api_version, error_code)
+    return encode_response(api_key, header.api_version, header.correlation_id, answer)
