@@ -26,6 +26,11 @@ and no idempotence (Kafka's ``guaranteeMessageOrder``), and, with idempotence, w
 head batch is a retry: the retry goes out alone, after everything sent before it came
 back, so the broker sees sequences in order.
 
+*Transactions.* A transactional producer passes ``sendable_partitions``, the set of
+partitions its transaction manager has added to the open transaction (AddPartitionsToTxn
+answered); batches of any other partition are neither ready nor drained, as in Kafka's
+``isSendToPartitionAllowed``. Only the sender thread changes that set.
+
 *Completion.* A batch keeps its reservation until it completes (success, failure or
 expiry); :meth:`RecordAccumulator.deallocate` returns it. ``flush()`` waits on the
 outcome of every batch incomplete when it started.
@@ -94,6 +99,7 @@ class RecordAccumulator:
         buffer_pool: BufferPool,
         idempotence: IdempotenceManager | None = None,
         guarantee_order: bool = False,
+        sendable_partitions: set[TopicPartition] | None = None,
     ) -> None:
         self._batch_size_bytes = batch_size_bytes
         self._compression = compression
@@ -103,6 +109,7 @@ class RecordAccumulator:
         self._pool = buffer_pool
         self._idempotence = idempotence
         self._guarantee_order = guarantee_order
+        self._sendable_partitions = sendable_partitions
         self._queues: dict[TopicPartition, _PartitionQueue] = {}
         self._queues_lock = threading.Lock()
         self._incomplete: set[ProducerBatch] = set()
@@ -213,6 +220,7 @@ class RecordAccumulator:
         backoff_ms = self._retry_backoff_ms
         delivery_timeout_ms = self._delivery_timeout_ms
         ready_nodes = result.ready_nodes
+        sendable_partitions = self._sendable_partitions
         for tp, queue in list(self._queues.items()):
             batches = queue.batches
             try:
@@ -229,6 +237,8 @@ class RecordAccumulator:
             node = leader.node_id
             if node in ready_nodes or self._muted(queue, head):
                 continue
+            if sendable_partitions is not None and tp not in sendable_partitions:
+                continue  # not in the transaction yet: the sender adds it first
             waited_ms = now_ms - head.last_attempt_ms
             backing_off = head.is_backing_off(backoff_ms, now_ms)
             time_to_wait_ms = backoff_ms if backing_off else linger_ms
@@ -294,6 +304,9 @@ class RecordAccumulator:
             return None
         head = queue.batches[0]
         if self._muted(queue, head) or head.is_backing_off(self._retry_backoff_ms, now_ms):
+            return None
+        sendable_partitions = self._sendable_partitions
+        if sendable_partitions is not None and head.topic_partition not in sendable_partitions:
             return None
         return head
 
@@ -372,11 +385,16 @@ class RecordAccumulator:
                 queue.batches.clear()
             yield from batches
 
-    def abort_undrained_batches(self, error: BaseException) -> None:
-        """Fail every batch still in a deque (sender thread, at forced close or fatal error)."""
+    def abort_undrained_batches(self, error: BaseException) -> bool:
+        """Fail every batch still in a deque (sender thread: forced close, fatal error, an
+        aborted transaction). True if one of them had a sequence number (a retry): the
+        partition's sequence chain then has a gap."""
+        sequenced = False
         for batch in self._undrained():
+            sequenced = sequenced or batch.has_sequence
             batch.fail(error)
             self.deallocate(batch)
+        return sequenced
 
     def abort_incomplete_batches(self, error: BaseException) -> None:
         """Fail every batch not yet completed, queued or in flight (forced close)."""

@@ -276,6 +276,7 @@ class ProducerBatch:
         "base_sequence",
         "builder",
         "created_ms",
+        "is_transactional",
         "last_attempt_ms",
         "produce_future",
         "producer_epoch",
@@ -301,6 +302,7 @@ class ProducerBatch:
         self.producer_id = -1
         self.producer_epoch = -1
         self.base_sequence = -1
+        self.is_transactional = False
         self._callbacks: list[tuple[RecordFuture, DeliveryCallback]] = []
 
     # ------------------------------------------------------------------ caller threads
@@ -347,16 +349,25 @@ class ProducerBatch:
     def has_sequence(self) -> bool:
         return self.base_sequence >= 0
 
-    def set_producer_state(self, producer_id: int, producer_epoch: int, base_sequence: int) -> None:
+    def set_producer_state(
+        self,
+        producer_id: int,
+        producer_epoch: int,
+        base_sequence: int,
+        is_transactional: bool = False,
+    ) -> None:
         self.producer_id = producer_id
         self.producer_epoch = producer_epoch
         self.base_sequence = base_sequence
+        self.is_transactional = is_transactional
 
     def records(self) -> bytes | memoryview:
-        """The batch's wire bytes, stamped with its producer id, epoch and sequence (a
-        view of the batch's buffer when uncompressed: encode it before the batch is
-        deallocated)."""
-        return self.builder.build(self.producer_id, self.producer_epoch, self.base_sequence)
+        """The batch's wire bytes, stamped with its producer id, epoch and sequence and,
+        in a transaction, the transactional bit (a view of the batch's buffer when
+        uncompressed: encode it before the batch is deallocated)."""
+        return self.builder.build(
+            self.producer_id, self.producer_epoch, self.base_sequence, self.is_transactional
+        )
 
     def has_reached_delivery_timeout(self, delivery_timeout_ms: int, now_ms: int) -> bool:
         return now_ms - self.created_ms >= delivery_timeout_ms

@@ -88,6 +88,9 @@ class ProducerConfig:
     sasl_oauthbearer_client_id: str | None = None
     sasl_oauthbearer_client_secret: str | None = field(default=None, repr=False)
     sasl_oauthbearer_scope: str | None = None
+    # transactions (producer/transaction_manager.py): a transactional id turns them on
+    transactional_id: str | None = None
+    transaction_timeout_ms: int = 60_000
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> ProducerConfig:
@@ -118,13 +121,16 @@ class ProducerConfig:
             "reconnect_backoff_ms",
             "reconnect_backoff_max_ms",
             "socket_connection_setup_timeout_ms",
+            "transaction_timeout_ms",
         ):
             if name in values:
                 values[name] = _int_setting(name, values[name])
         _check_ranges(values)
         _check_callables(values)
         check_security_settings(values)
-        values["enable_idempotence"] = _settle_idempotence(values, "enable_idempotence" in settings)
+        _check_transactional_id(values)
+        explicit_idempotence = "enable_idempotence" in settings or values["transactional_id"]
+        values["enable_idempotence"] = _settle_idempotence(values, bool(explicit_idempotence))
         config = cls(**values)
         minimum = config.linger_ms + config.request_timeout_ms
         if config.delivery_timeout_ms < minimum:
@@ -165,6 +171,7 @@ def _check_ranges(values: dict[str, Any]) -> None:
         "max_request_size",
         "request_timeout_ms",
         "socket_connection_setup_timeout_ms",
+        "transaction_timeout_ms",
     )
     for name in positive:
         if name in values and values[name] <= 0:
@@ -203,7 +210,24 @@ def _check_callables(values: dict[str, Any]) -> None:
             raise ConfigError(f"{name} must be a callable (obj, ctx) -> bytes, got {serializer!r}")
 
 
+def _check_transactional_id(values: dict[str, Any]) -> None:
+    """A transactional id must be a non-empty str, and it needs idempotence (as in Kafka,
+    where ``transactional.id`` with ``enable.idempotence=false`` is a ConfigException)."""
+    transactional_id = values.setdefault("transactional_id", None)
+    if transactional_id is None:
+        return
+    if not isinstance(transactional_id, str) or not transactional_id:
+        raise ConfigError(f"transactional_id must be a non-empty str, got {transactional_id!r}")
+    if values.get("enable_idempotence", True) is False:
+        raise ConfigError(
+            f"transactional_id={transactional_id!r} needs idempotence: remove "
+            "enable_idempotence=False (transactions are built on the idempotent producer)"
+        )
+
+
 def _settle_idempotence(values: dict[str, Any], explicit: bool) -> bool:
+    """Idempotence on or off; ``explicit`` when the user asked for it (or for
+    transactions, which need it): then a contradicting setting is an error."""
     wanted = values.get("enable_idempotence", True)
     if not isinstance(wanted, bool):
         raise ConfigError(f"enable_idempotence must be a bool, got {wanted!r}")
@@ -221,8 +245,10 @@ def _settle_idempotence(values: dict[str, Any], explicit: bool) -> bool:
             f"{_MAX_IDEMPOTENT_IN_FLIGHT})"
         )
     if conflicts and explicit:
-        raise ConfigError(
-            "enable_idempotence=True conflicts with " + "; ".join(conflicts) + ": change those "
-            "settings or set enable_idempotence=False"
-        )
+        if values.get("transactional_id"):
+            asked, alternative = f"transactional_id={values['transactional_id']!r}", ""
+        else:
+            asked, alternative = "enable_idempotence=True", " or set enable_idempotence=False"
+        what = "; ".join(conflicts)
+        raise ConfigError(f"{asked} conflicts with {what}: change those settings{alternative}")
     return not conflicts

@@ -16,6 +16,10 @@ subclasses built from the one table in :mod:`producer.protocol.error_codes`::
     │   └── DeliveryTimeoutError     a batch outlived delivery_timeout_ms
     ├── UnsupportedVersionError      no API version both sides speak
     ├── TransactionStateError        a transactional call in a state that does not allow it
+    ├── TransactionError             a transaction failed; names the transactional id
+    │   ├── TransactionAbortableError    the transaction cannot commit: abort it and go on
+    │   └── TransactionAbortedError      a record's future: its transaction was aborted
+    │                                    before the record was sent
     ├── AuthenticationError          a connection could not be secured or authenticated;
     │   │                            fatal: pending and later sends fail with it
     │   ├── AuthenticationFailedError    SASL refused (credentials, mechanism), or a server
@@ -33,7 +37,11 @@ subclasses built from the one table in :mod:`producer.protocol.error_codes`::
     │       ├── DisconnectError          an open connection dropped
     │       └── RequestTimeoutError      no response within request_timeout_ms
     └── KafkaError                   a broker error code; one subclass per code,
-                                     also a RetriableError when the code is retriable
+                                     also a RetriableError when the code is retriable;
+                                     three are named here because they end a
+                                     transactional producer for good (close it):
+                                     ProducerFencedError (90), InvalidProducerEpochError
+                                     (47), TransactionalIdAuthorizationFailedError (53)
 """
 
 from __future__ import annotations
@@ -86,6 +94,26 @@ class UnsupportedVersionError(ProducerError):
 class TransactionStateError(ProducerError):
     """A transactional call in the wrong state (``begin_transaction()`` twice, ``send()``
     outside a transaction, anything after a fatal error); the message says what to do."""
+
+
+class TransactionError(ProducerError):
+    """A transaction of ``transactional_id`` failed (see the subclasses)."""
+
+    def __init__(self, message: str, transactional_id: str) -> None:
+        super().__init__(message)
+        self.transactional_id = transactional_id
+
+
+class TransactionAbortableError(TransactionError):
+    """The open transaction hit an error it cannot commit past (a record that failed for
+    good, a refused partition or group): call ``abort_transaction()``, then begin the next
+    one. ``__cause__`` is the error that made it abortable."""
+
+
+class TransactionAbortedError(TransactionError):
+    """The record's transaction was aborted before the record was sent: it was never
+    written. (Records already written when the abort came are in the log, marked aborted,
+    and their futures succeeded.)"""
 
 
 class AuthenticationError(ProducerError):
@@ -190,3 +218,13 @@ def kafka_error_class(code: int, name: str, retriable: bool) -> type[KafkaError]
     )
     _KAFKA_ERROR_CLASSES[code] = new_cls
     return new_cls
+
+
+# The broker errors that end a transactional producer, as Kafka classifies them; named
+# here so applications can catch them (``except ProducerFencedError``). The classes are
+# the ones the error table hands out for these codes (kafka_error_class caches per code).
+ProducerFencedError = kafka_error_class(90, "PRODUCER_FENCED", False)
+InvalidProducerEpochError = kafka_error_class(47, "INVALID_PRODUCER_EPOCH", False)
+TransactionalIdAuthorizationFailedError = kafka_error_class(
+    53, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", False
+)

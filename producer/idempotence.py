@@ -37,7 +37,9 @@ class ProducerIdState(enum.Enum):
 class IdempotenceManager:
     """Hands out sequence numbers and knows when a new producer id is needed (sender thread)."""
 
-    def __init__(self) -> None:
+    def __init__(self, transactional: bool = False) -> None:
+        self.transactional = transactional
+        """Stamp batches with the transactional bit (the transaction manager owns the id)."""
         self.producer_id = -1
         self.producer_epoch = -1
         self.state = ProducerIdState.NEEDS_ID
@@ -90,7 +92,9 @@ class IdempotenceManager:
             return
         tp = batch.topic_partition
         sequence = self._next_sequence.get(tp, 0)
-        batch.set_producer_state(self.producer_id, self.producer_epoch, sequence)
+        batch.set_producer_state(
+            self.producer_id, self.producer_epoch, sequence, self.transactional
+        )
         self._next_sequence[tp] = (sequence + batch.record_count) & _MAX_SEQUENCE
 
     def stamp_split(self, batch: ProducerBatch, parts: list[tuple[int, ProducerBatch]]) -> None:
@@ -101,6 +105,7 @@ class IdempotenceManager:
                 batch.producer_id,
                 batch.producer_epoch,
                 (batch.base_sequence + start) & _MAX_SEQUENCE,
+                batch.is_transactional,
             )
 
     def is_next_in_line(self, batch: ProducerBatch) -> bool:

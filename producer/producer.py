@@ -12,13 +12,20 @@ happens on the :class:`~producer.sender.Sender` thread. Follow one record::
     -> RecordFuture.result() / on_delivery
 
 Delivery callbacks and ``add_done_callback`` functions run on the sender thread.
+
+Transactions (``transactional_id`` set): ``init_transactions()`` once, then per
+transaction ``begin_transaction()``, ``send()``..., optionally
+``send_offsets_to_transaction()``, and ``commit_transaction()`` or
+``abort_transaction()`` (or ``with producer.transaction(): ...``). The calls are
+Kafka's; :mod:`producer.transaction_manager` does the work on the sender thread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +36,9 @@ from producer.clock import monotonic_ms
 from producer.config import ProducerConfig
 from producer.errors import (
     AuthenticationError,
+    ConfigError,
     InvalidRecordError,
+    KafkaError,
     MetadataTimeoutError,
     ProducerClosedError,
     RecordTooLargeError,
@@ -47,6 +56,13 @@ from producer.protocol.error_codes import error_for_code
 from producer.records import record_size_upper_bound_bytes
 from producer.security import network_security
 from producer.sender import Sender
+from producer.transaction_manager import (
+    ConsumerGroupMetadata,
+    TransactionalResult,
+    TransactionManager,
+    offsets_from,
+)
+from producer.transaction_state import FATAL_ERROR_CODES, TransactionState
 
 __all__ = ["Producer", "SendContext"]
 
@@ -83,7 +99,22 @@ class Producer:
             metadata_max_age_ms=config.metadata_max_age_ms,
             refresh_backoff_ms=config.retry_backoff_ms,
         )
-        self._idempotence = IdempotenceManager() if config.enable_idempotence else None
+        self._idempotence = (
+            IdempotenceManager(transactional=config.transactional_id is not None)
+            if config.enable_idempotence
+            else None
+        )
+        sendable_partitions: set[TopicPartition] | None = None
+        self._transactions: TransactionManager | None = None
+        if config.transactional_id is not None and self._idempotence is not None:
+            sendable_partitions = set()
+            self._transactions = TransactionManager(
+                config.transactional_id,
+                transaction_timeout_ms=config.transaction_timeout_ms,
+                retry_backoff_ms=config.retry_backoff_ms,
+                idempotence=self._idempotence,
+                sendable_partitions=sendable_partitions,
+            )
         self._accumulator = RecordAccumulator(
             batch_size_bytes=config.batch_size,
             compression=config.compression_type,
@@ -93,6 +124,7 @@ class Producer:
             buffer_pool=BufferPool(config.buffer_memory, config.batch_size),
             idempotence=self._idempotence,
             guarantee_order=config.max_in_flight_requests_per_connection == 1,
+            sendable_partitions=sendable_partitions,
         )
         client = NetworkClient(
             config.bootstrap_servers,
@@ -111,6 +143,7 @@ class Producer:
             metadata=self._metadata,
             accumulator=self._accumulator,
             idempotence=self._idempotence,
+            transactions=self._transactions,
         )
         partitioner = config.partitioner
         self._user_partitioner = None if isinstance(partitioner, str) else partitioner
@@ -206,6 +239,9 @@ class Producer:
         tp = None if by_partition is None else by_partition.get(partition)
         if tp is None:
             tp = self._topic_partition(topic, partition)
+        transactions = self._transactions
+        if transactions is not None and transactions.maybe_add_partition(tp):
+            self._sender.wakeup()  # a partition new to the transaction: AddPartitionsToTxn
         future, wake = self._accumulator.append(
             tp,
             timestamp_ms,
@@ -304,6 +340,105 @@ class Producer:
             cluster, _ = self._wait_on_metadata(topic, None, monotonic_ms())
         return [p.partition for p in cluster.partitions_for_topic(topic)]
 
+    # ------------------------------------------------------------------ transactions
+
+    def init_transactions(self, timeout: float | None = None) -> None:
+        """Register the ``transactional_id`` with its coordinator: once, before the first
+        transaction. Fences any older producer with the same id and aborts what it left
+        open. ``timeout`` in seconds, ``max_block_ms`` by default; after a timeout,
+        calling again keeps waiting for the same outcome.
+        """
+        transactions = self._require_transactions("init_transactions")
+        result = transactions.initialize()
+        self._sender.wakeup()
+        result.wait(self._transaction_timeout_s(timeout), transactions.transactional_id)
+
+    def begin_transaction(self) -> None:
+        """Start a transaction: the records sent until commit or abort belong to it."""
+        self._require_transactions("begin_transaction").begin()
+
+    def send_offsets_to_transaction(
+        self,
+        offsets: Mapping[Any, Any] | Iterable[Any],
+        group_metadata: ConsumerGroupMetadata | str | Any,
+        timeout: float | None = None,
+    ) -> None:
+        """Commit a consumer group's offsets as part of the open transaction
+        (consume-transform-produce): they count only if the transaction commits.
+
+        ``offsets`` maps ``(topic, partition)`` to the next offset to consume (or is a
+        list of confluent-kafka ``TopicPartition``); ``group_metadata`` is a group id,
+        a :class:`ConsumerGroupMetadata`, or any object with ``group_id`` (and
+        ``generation_id``, ``member_id``, ``group_instance_id``).
+        """
+        transactions = self._require_transactions("send_offsets_to_transaction")
+        try:
+            normal = offsets_from(offsets)
+        except ValueError as exc:
+            raise InvalidRecordError(f"send_offsets_to_transaction(): {exc}") from None
+        result = transactions.send_offsets(normal, _group_metadata(group_metadata))
+        self._sender.wakeup()
+        result.wait(self._transaction_timeout_s(timeout), transactions.transactional_id)
+
+    def commit_transaction(self, timeout: float | None = None) -> None:
+        """Send what is buffered, then commit: returns once the coordinator confirmed it.
+
+        Raises :class:`~producer.errors.TransactionAbortableError` if the transaction
+        cannot commit (abort it and go on), the fatal error (``ProducerFencedError``...)
+        if the producer must be closed, KafkaTimeoutError after ``timeout`` seconds
+        (``max_block_ms`` by default; calling again keeps waiting).
+        """
+        transactions = self._require_transactions("commit_transaction")
+        result = transactions.begin_commit()
+        self._await_end(transactions, result, timeout)
+
+    def abort_transaction(self, timeout: float | None = None) -> None:
+        """Abort: records not yet sent fail with TransactionAbortedError, and those
+        written are marked aborted (read_committed consumers skip them)."""
+        transactions = self._require_transactions("abort_transaction")
+        result = transactions.begin_abort()
+        self._await_end(transactions, result, timeout)
+
+    @contextlib.contextmanager
+    def transaction(self, timeout: float | None = None) -> Iterator[Producer]:
+        """``with producer.transaction(): producer.send(...)``: begins a transaction,
+        commits it when the block ends, aborts it when the block (or the commit) raises."""
+        transactions = self._require_transactions("transaction")
+        self.begin_transaction()
+        try:
+            yield self
+            self.commit_transaction(timeout)
+        except BaseException:
+            if transactions.state in (
+                TransactionState.IN_TRANSACTION,
+                TransactionState.ABORTABLE_ERROR,
+            ):
+                self.abort_transaction(timeout)
+            raise
+
+    def _await_end(
+        self, transactions: TransactionManager, result: TransactionalResult, timeout: float | None
+    ) -> None:
+        # batches leave at once, not after linger_ms: the commit waits for them
+        accumulator = self._accumulator
+        accumulator.begin_flush()
+        try:
+            self._sender.wakeup()
+            result.wait(self._transaction_timeout_s(timeout), transactions.transactional_id)
+        finally:
+            accumulator.end_flush()
+
+    def _require_transactions(self, call: str) -> TransactionManager:
+        if self._closed:
+            raise ProducerClosedError(f"{call}(): the producer is closed")
+        transactions = self._transactions
+        if transactions is None:
+            raise ConfigError(f"{call}() needs a transactional producer: set transactional_id")
+        return transactions
+
+    def _transaction_timeout_s(self, timeout: float | None) -> float:
+        return self._max_block_ms / 1000 if timeout is None else timeout
+
     # ------------------------------------------------------------------ flush and close
 
     def flush(self, timeout: float | None = None) -> None:
@@ -382,13 +517,36 @@ def _fatal_send_error(fatal: BaseException) -> BaseException:
     ``except AuthenticationFailedError`` works, as Kafka's ``send()`` throws the
     ``AuthenticationException``); anything else as a ProducerClosedError caused by it.
     """
-    if isinstance(fatal, AuthenticationError):
+    if isinstance(fatal, AuthenticationError) or (
+        isinstance(fatal, KafkaError) and fatal.code in FATAL_ERROR_CODES
+    ):
         error = type(fatal)(f"the producer cannot send: {fatal}")
         error.__cause__ = fatal
         return error
     closed = ProducerClosedError(f"the producer failed and cannot send: {fatal}")
     closed.__cause__ = fatal
     return closed
+
+
+def _group_metadata(group: ConsumerGroupMetadata | str | Any) -> ConsumerGroupMetadata:
+    if isinstance(group, ConsumerGroupMetadata):
+        return group
+    if isinstance(group, str):
+        if not group:
+            raise InvalidRecordError("send_offsets_to_transaction(): the group id is empty")
+        return ConsumerGroupMetadata(group)
+    group_id = getattr(group, "group_id", None)
+    if not isinstance(group_id, str) or not group_id:
+        raise InvalidRecordError(
+            "send_offsets_to_transaction() needs a group id, a ConsumerGroupMetadata or an "
+            f"object with a group_id, got {group!r}"
+        )
+    return ConsumerGroupMetadata(
+        group_id,
+        int(getattr(group, "generation_id", -1)),
+        str(getattr(group, "member_id", "") or ""),
+        getattr(group, "group_instance_id", None),
+    )
 
 
 def _headers(headers: HeadersArg) -> list[tuple[str, bytes | None]]:

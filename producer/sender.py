@@ -28,6 +28,15 @@ is final: it becomes :attr:`Sender.fatal_error`, the requests in flight on the r
 connection fail with it, every queued batch fails with it, ``send()`` raises it and
 threads waiting in ``send()`` for metadata are woken with it; no connection is retried.
 
+Transactions (a ``transactional_id``): before step 2, the
+:class:`~producer.transaction_manager.TransactionManager`'s next request (FindCoordinator,
+InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit, EndTxn) is sent to
+its coordinator, one at a time; while it is in flight no produce data leaves (as in
+Kafka's ``maybeSendAndPollTransactionalRequest``). Batches of partitions not yet added to
+the transaction are not drained; when a transaction is aborting or failed, queued batches
+fail at once; a batch that fails for good makes the transaction abortable (or, fenced,
+fatal). ``close()`` aborts a transaction left open.
+
 Shutdown: :meth:`Sender.initiate_close` lets the loop run until nothing is queued or in
 flight (``close()`` delivers what is buffered); :meth:`Sender.force_close` fails what is
 left with :class:`ProducerClosedError`.
@@ -58,6 +67,8 @@ from producer.metadata import Metadata
 from producer.network import ClientRequest, ClientResponse, NetworkClient
 from producer.protocol import ApiKey
 from producer.protocol.error_codes import error_for_code
+from producer.transaction_manager import TransactionalRequest, TransactionManager
+from producer.transaction_state import TransactionState
 
 __all__ = ["Sender"]
 
@@ -87,6 +98,7 @@ class Sender:
         metadata: Metadata,
         accumulator: RecordAccumulator,
         idempotence: IdempotenceManager | None,
+        transactions: TransactionManager | None = None,
         clock_ms: Callable[[], int] = monotonic_ms,
     ) -> None:
         self._config = config
@@ -94,6 +106,8 @@ class Sender:
         self._metadata = metadata
         self._accumulator = accumulator
         self._idempotence = idempotence
+        self._transactions = transactions
+        self._transactional_id = None if transactions is None else transactions.transactional_id
         self._clock_ms = clock_ms
         self._acks = config.acks
         self._running = True
@@ -162,9 +176,14 @@ class Sender:
         try:
             while self._running:
                 self.run_once()
+            transactions = self._transactions
+            if transactions is not None and not self._force_close:
+                self._abort_open_transaction(transactions)
             accumulator = self._accumulator
             while not self._force_close and (
-                accumulator.has_undrained() or self._client.in_flight_request_count() > 0
+                accumulator.has_undrained()
+                or self._client.in_flight_request_count() > 0
+                or (transactions is not None and self._has_transactional_work(transactions))
             ):
                 self.run_once()
         except Exception as exc:  # a bug: fail everything loudly rather than hang
@@ -189,13 +208,27 @@ class Sender:
             self._client.poll(_MAX_POLL_MS, now_ms)
             return
         idempotence = self._idempotence
-        if idempotence is not None and not idempotence.has_producer_id:
+        transactions = self._transactions
+        if transactions is not None:
+            if transactions.fatal_error is not None:  # fenced, not authorized: for good
+                self._fail_fatally(transactions.fatal_error)
+                return
+            transactional_poll_ms = self._maybe_send_transactional_request(transactions, now_ms)
+            if transactional_poll_ms is not None:
+                self._fail_expired(self._accumulator.expired_batches(now_ms))
+                self._client.poll(transactional_poll_ms, now_ms)
+                return
+        elif idempotence is not None and not idempotence.has_producer_id:
             poll_ms = self._maybe_init_producer_id(idempotence, now_ms)
             self._fail_expired(self._accumulator.expired_batches(now_ms))
             self._client.poll(poll_ms, now_ms)
             return
         batches_seen = self._accumulator.batches_created
         poll_ms = self._send_producer_data(now_ms)
+        if transactions is not None:
+            delay_ms = transactions.wake_delay_ms(now_ms)
+            if delay_ms is not None:
+                poll_ms = min(poll_ms, delay_ms)
         self._poll_deadline_ms = now_ms + poll_ms
         if self._accumulator.batches_created != batches_seen:
             poll_ms = 0  # a batch opened while we looked: look again before sleeping
@@ -243,6 +276,66 @@ class Sender:
                 "(is the partition's leader reachable?)"
             )
             self._finish(batch, error, in_flight=False)
+
+    # ------------------------------------------------------------------ transactions
+
+    def _maybe_send_transactional_request(
+        self, transactions: TransactionManager, now_ms: int
+    ) -> int | None:
+        """Send the transaction manager's next request; the poll timeout if this iteration
+        is spent on it (None: go on to produce data)."""
+        if transactions.in_flight is not None:
+            return self._config.retry_backoff_ms  # wait for its answer, as Kafka's Sender
+        accumulator = self._accumulator
+        abort_error = transactions.undrained_batch_error()
+        if (
+            abort_error is not None
+            and accumulator.abort_undrained_batches(abort_error)
+            and self._idempotence is not None
+        ):
+            self._idempotence.request_reset()  # a retried batch left a sequence gap
+        request = transactions.next_request(accumulator.has_incomplete(), now_ms)
+        if request is None:
+            return None
+        node = transactions.target_node(request)
+        if node is None:
+            node = self._client.least_loaded_node(now_ms)
+        if node is None or not self._client.ready(node, now_ms):
+            unreachable = node is not None and self._client.is_connection_failed(node)
+            transactions.requeue(request, coordinator_unreachable=unreachable)
+            if node is None:
+                return self._config.reconnect_backoff_ms
+            return max(self._client.connection_delay(node, now_ms), 1)
+        self._client.send(
+            ClientRequest(
+                node_id=node,
+                api_key=request.api_key,
+                body=request.body,
+                callback=partial(self._handle_transactional_response, request),
+                created_ms=now_ms,
+            ),
+            now_ms,
+        )
+        return self._config.retry_backoff_ms
+
+    def _handle_transactional_response(
+        self, request: TransactionalRequest, response: ClientResponse
+    ) -> None:
+        transactions = self._transactions
+        assert transactions is not None
+        transactions.handle_response(request, response.body, response.error, response.received_ms)
+
+    def _abort_open_transaction(self, transactions: TransactionManager) -> None:
+        """close() with a transaction open: abort it, as Kafka's producer does."""
+        if transactions.state in (
+            TransactionState.IN_TRANSACTION,
+            TransactionState.ABORTABLE_ERROR,
+        ):
+            log.info("closing with the transaction of %r open: aborting it", self._transactional_id)
+            transactions.begin_abort()
+
+    def _has_transactional_work(self, transactions: TransactionManager) -> bool:
+        return transactions.fatal_error is None and transactions.has_pending_work()
 
     # ------------------------------------------------------------------ InitProducerId
 
@@ -310,7 +403,7 @@ class Sender:
                 {"index": tp.partition, "records": batch.records()}
             )
         body = {
-            "transactional_id": None,
+            "transactional_id": self._transactional_id,
             "acks": self._acks,
             "timeout_ms": self._config.request_timeout_ms,
             "topic_data": [
@@ -406,7 +499,7 @@ class Sender:
         ):
             self._split(batch)
             return
-        if idempotence is not None and batch.has_sequence:
+        if idempotence is not None and batch.has_sequence and self._transactions is None:
             if code in _PRODUCER_ID_LOST:
                 idempotence.request_reset()
             elif code == _OUT_OF_ORDER_SEQUENCE_NUMBER and idempotence.is_next_in_line(batch):
@@ -467,7 +560,9 @@ class Sender:
         if batch.attempts >= self._config.retries:
             return False
         if code in _PRODUCER_ID_LOST or code == _OUT_OF_ORDER_SEQUENCE_NUMBER:
-            return self._idempotence is not None
+            # idempotent: a new producer id mends the chain; in a transaction the
+            # transaction fails instead (aborted, then a new epoch)
+            return self._idempotence is not None and self._transactions is None
         return isinstance(error, RetriableError)
 
     def _finish(
@@ -487,6 +582,8 @@ class Sender:
             if self._idempotence is not None and batch.has_sequence:
                 # failed for good or expired: the partition's sequence chain has a gap
                 self._idempotence.request_reset()
+            if self._transactions is not None:
+                self._transactions.on_batch_failed(batch, error)
         batch.done(base_offset, log_append_time_ms, error)
         self._accumulator.deallocate(batch)
 
