@@ -5,11 +5,16 @@ returning a thread future. The one step of ``Producer.send`` that can block for 
 waiting for a topic's metadata, runs in the default executor the first time a topic is
 seen; afterwards ``send()`` appends on the event loop's thread, which only blocks when
 ``buffer_memory`` is full (as the synchronous producer does, up to ``max_block_ms``).
+
+The transactional calls are the same as :class:`Producer`'s, as coroutines: each waits
+for the coordinator in the default executor, never on the event loop's thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from producer.batch import RecordFuture, RecordMetadata
@@ -70,6 +75,46 @@ class AsyncProducer:
 
     async def flush(self, timeout: float | None = None) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self._producer.flush, timeout)
+
+    # ------------------------------------------------------------------ transactions
+
+    async def init_transactions(self, timeout: float | None = None) -> None:
+        await self._in_executor(self._producer.init_transactions, timeout)
+
+    def begin_transaction(self) -> None:
+        """Local only (no request): a plain method, as in the synchronous producer."""
+        self._producer.begin_transaction()
+
+    async def send_offsets_to_transaction(
+        self,
+        offsets: Mapping[Any, Any] | Iterable[Any],
+        group_metadata: Any,
+        timeout: float | None = None,
+    ) -> None:
+        await self._in_executor(
+            self._producer.send_offsets_to_transaction, offsets, group_metadata, timeout
+        )
+
+    async def commit_transaction(self, timeout: float | None = None) -> None:
+        await self._in_executor(self._producer.commit_transaction, timeout)
+
+    async def abort_transaction(self, timeout: float | None = None) -> None:
+        await self._in_executor(self._producer.abort_transaction, timeout)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, timeout: float | None = None) -> AsyncIterator[AsyncProducer]:
+        """``async with producer.transaction(): ...``: commits, or aborts on an exception."""
+        sync = self._producer.transaction(timeout)
+        await self._in_executor(sync.__enter__)
+        try:
+            yield self
+        except BaseException as exc:
+            await self._in_executor(sync.__exit__, type(exc), exc, exc.__traceback__)
+            raise
+        await self._in_executor(sync.__exit__, None, None, None)
+
+    async def _in_executor(self, call: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(None, call, *args)
 
     async def close(self, timeout: float | None = None) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self._producer.close, timeout)

@@ -112,6 +112,7 @@ class Producer:
                 config.transactional_id,
                 transaction_timeout_ms=config.transaction_timeout_ms,
                 retry_backoff_ms=config.retry_backoff_ms,
+                linger_ms=config.linger_ms,
                 idempotence=self._idempotence,
                 sendable_partitions=sendable_partitions,
             )

@@ -6,7 +6,9 @@ coordinates the producer's ``transactional_id``, carried by five request types::
 
     init_transactions()   FindCoordinator(transaction) -> InitProducerId(transactional id)
     send(first record of a partition)   AddPartitionsToTxn, before the partition's first
-                                        batch of the transaction may be sent
+                                        batch of the transaction may be sent (the
+                                        partitions first sent to within linger_ms of
+                                        each other go in one request)
     send_offsets_to_transaction()       AddOffsetsToTxn -> FindCoordinator(group)
                                         -> TxnOffsetCommit to the group's coordinator
     commit_transaction() / abort_transaction()
@@ -52,6 +54,7 @@ from enum import IntEnum
 from typing import Any
 
 from producer.batch import ProducerBatch, TopicPartition
+from producer.clock import monotonic_ms
 from producer.errors import (
     KafkaError,
     KafkaTimeoutError,
@@ -190,12 +193,14 @@ class TransactionManager:
         *,
         transaction_timeout_ms: int,
         retry_backoff_ms: int,
+        linger_ms: int,
         idempotence: IdempotenceManager,
         sendable_partitions: set[TopicPartition],
     ) -> None:
         self.transactional_id = transactional_id
         self._transaction_timeout_ms = transaction_timeout_ms
         self._retry_backoff_ms = retry_backoff_ms
+        self._linger_ms = linger_ms
         self._idempotence = idempotence
         self._machine = TransactionStateMachine(transactional_id)
         self._lock = threading.RLock()
@@ -205,7 +210,7 @@ class TransactionManager:
         self._coordinators: dict[tuple[CoordinatorType, str], int] = {}
         self._new_partitions: set[TopicPartition] = set()
         self._adding: set[TopicPartition] = set()  # in an AddPartitionsToTxn in flight
-        self._add_retry_at_ms = 0
+        self._add_at_ms = 0  # the next AddPartitionsToTxn not before (linger, backoff)
         self._sendable = sendable_partitions  # shared with the accumulator (sender writes)
         self._in_transaction: set[TopicPartition] = set()  # new, adding or sendable
         self._started = False  # the broker may know of the open transaction
@@ -273,6 +278,9 @@ class TransactionManager:
             self.check("send")
             if tp in self._in_transaction:
                 return False
+            if not self._new_partitions:
+                # the partitions a burst of sends reaches within linger_ms go in one request
+                self._add_at_ms = max(self._add_at_ms, monotonic_ms() + self._linger_ms)
             self._in_transaction.add(tp)
             self._new_partitions.add(tp)
             return True
@@ -377,7 +385,7 @@ class TransactionManager:
         with self._lock:
             times = [entry[2].retry_at_ms for entry in self._queue]
             if self._new_partitions:
-                times.append(self._add_retry_at_ms)
+                times.append(self._add_at_ms)
             return max(min(times) - now_ms, 0) if times else None
 
     def target_node(self, request: TransactionalRequest) -> int | None:
@@ -549,10 +557,10 @@ class TransactionManager:
         if (
             not self._new_partitions
             or self._adding
-            or self._add_retry_at_ms > now_ms
             or self._machine.state not in (_S.IN_TRANSACTION, _S.COMMITTING_TRANSACTION)
+            or (self._add_at_ms > now_ms and self._machine.state is _S.IN_TRANSACTION)
         ):
-            return
+            return  # (committing: the batches wait for it, so no lingering)
         self._adding, self._new_partitions = self._new_partitions, set()
         by_topic: dict[str, list[int]] = {}
         for tp in sorted(self._adding, key=lambda tp: (tp.topic, tp.partition)):
@@ -609,7 +617,7 @@ class TransactionManager:
             backoff_ms = self._retry_backoff_ms
             if code == _CONCURRENT_TRANSACTIONS:
                 backoff_ms = min(_CONCURRENT_TRANSACTIONS_BACKOFF_MS, backoff_ms)
-            self._add_retry_at_ms = now_ms + backoff_ms
+            self._add_at_ms = now_ms + backoff_ms
             return
         error = self._error(code, context)
         if code in _ABORTABLE_CODES:
@@ -825,6 +833,9 @@ class TransactionManager:
                 request.result.complete(failed)
         self._queue = kept
         heapq.heapify(self._queue)
+        commit = self._pending.get("commit_transaction")
+        if commit is not None:  # its EndTxn may be the request that failed
+            commit.complete(failed)
 
     def _fail_fatally(self, error: BaseException) -> None:
         if self._machine.state is _S.FATAL_ERROR:
