@@ -60,7 +60,7 @@ typecheck: $(STAMP)
 test: $(NATIVE) tools lint typecheck
 	$(BIN)/pytest --durations=20
 	REGCAST_PURE_PYTHON=1 $(BIN)/pytest -q tests/unit/producer tests/integration/producer/test_producer_tansu.py \
-		tests/integration/producer/test_producer_faults.py
+		tests/integration/producer/test_producer_faults.py tests/integration/producer/test_transactions_tansu.py
 
 soak: $(NATIVE)
 	$(BIN)/pytest -m soak

@@ -1,7 +1,7 @@
 """``python -m benchmarks [NAME ...]``: every benchmark in turn (or the named ones).
 
 Names are the ``bench_<name>`` modules: ``records``, ``serdes``, ``producer``, ``registry``,
-``typed``, ``tls``, ``serve``.
+``typed``, ``tls``, ``serve``, ``transactions``.
 Each runs with its own defaults; run a module directly to pass it options.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("records", "serdes", "producer", "registry", "typed", "tls", "serve")
+BENCHMARKS = ("records", "serdes", "producer", "transactions", "registry", "typed", "tls", "serve")
 
 
 def main(argv: list[str]) -> None:
