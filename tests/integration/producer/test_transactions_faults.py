@@ -22,6 +22,7 @@ from producer.errors import (
     InvalidProducerEpochError,
     ProducerFencedError,
     TransactionAbortableError,
+    TransactionalIdAuthorizationFailedError,
 )
 from tests.conftest import KafkaBroker
 from tests.support.fault_proxy import FaultProxy
@@ -29,7 +30,8 @@ from tests.support.transaction_log import read_log, summarize, wait_for_marker
 
 pytestmark = pytest.mark.timeout(30)
 
-PRODUCE, FIND_COORDINATOR, ADD_PARTITIONS_TO_TXN, END_TXN = 0, 10, 24, 26
+PRODUCE, FIND_COORDINATOR, INIT_PRODUCER_ID, ADD_PARTITIONS_TO_TXN, END_TXN = 0, 10, 22, 24, 26
+TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53
 COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR, TOPIC_AUTHORIZATION_FAILED = 15, 16, 29
 INVALID_PRODUCER_EPOCH, CONCURRENT_TRANSACTIONS, PRODUCER_FENCED = 47, 51, 90
 TRANSACTION_ABORTABLE = 120
@@ -207,3 +209,18 @@ def test_invalid_producer_epoch_on_produce_is_fatal(
     assert isinstance(error, InvalidProducerEpochError)
     with pytest.raises(InvalidProducerEpochError):
         producer.commit_transaction(5)
+
+
+def test_transactional_id_authorization_failed_on_init_is_fatal(
+    proxy: FaultProxy, producer: Producer
+) -> None:
+    """The broker refuses the transactional id (ACLs): init_transactions raises
+    TransactionalIdAuthorizationFailedError naming it, and so does every later call."""
+    proxy.inject_error(INIT_PRODUCER_ID, TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+    transactional_id = producer.config.transactional_id
+    assert transactional_id is not None
+    with pytest.raises(TransactionalIdAuthorizationFailedError, match=transactional_id):
+        producer.init_transactions(5)
+    with pytest.raises(TransactionalIdAuthorizationFailedError, match=transactional_id):
+        producer.begin_transaction()
+    assert proxy.request_count(INIT_PRODUCER_ID) == 1  # not retried
