@@ -167,10 +167,14 @@ class Settings(BaseSettings):
         default=32, ge=1, description="Verifications waiting beyond which new ones get 429"
     )
     auth_bearer_jwks_url: str | None = Field(
-        default=None, description="The issuer's JWKS (its signing keys); required with bearer"
+        default=None,
+        description="The issuer's JWKS (its signing keys) [default: the jwks_uri of "
+        "<issuer>/.well-known/openid-configuration]; an explicit URL wins over discovery",
     )
     auth_bearer_issuer: str | None = Field(
-        default=None, description="The tokens' expected iss claim; required with bearer"
+        default=None,
+        description="The tokens' expected iss claim, and (as a URL) where the OIDC "
+        "discovery document is; required with bearer",
     )
     auth_bearer_audience: str | None = Field(
         default=None, description="The aud claim tokens must hold; required with bearer"
@@ -272,18 +276,20 @@ class Settings(BaseSettings):
         if "bearer" in self.auth_schemes:
             missing = [
                 f"REGCAST_{name.upper()}"
-                for name in (
-                    "auth_file",
-                    "auth_bearer_jwks_url",
-                    "auth_bearer_issuer",
-                    "auth_bearer_audience",
-                )
+                for name in ("auth_file", "auth_bearer_issuer", "auth_bearer_audience")
                 if not getattr(self, name)
             ]
             if missing:
                 raise ValueError(
                     f"REGCAST_AUTH=bearer needs {', '.join(missing)} (the users file defines "
                     "the roles tokens name)"
+                )
+            issuer = self.auth_bearer_issuer or ""
+            if not self.auth_bearer_jwks_url and not issuer.startswith(("https://", "http://")):
+                raise ValueError(
+                    "REGCAST_AUTH=bearer needs REGCAST_AUTH_BEARER_JWKS_URL, or "
+                    f"REGCAST_AUTH_BEARER_ISSUER as a URL (not {issuer!r}) to discover it "
+                    "from <issuer>/.well-known/openid-configuration"
                 )
         return self
 

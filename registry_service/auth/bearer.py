@@ -15,6 +15,11 @@ A token is accepted when, in this order:
    ``iss`` equal to the configured issuer, ``aud`` holding the configured audience,
    ``exp`` in the future and ``nbf``/``iat`` not in it, with ``clock_skew_ms`` leeway.
 
+The JWKS is ``REGCAST_AUTH_BEARER_JWKS_URL``, or else the ``jwks_uri`` of the issuer's
+OpenID Connect discovery document (``jwks`` module docstring; ``with_discovered_jwks``
+is the start-up check ``regcast serve`` runs). While no JWKS could be fetched at all,
+tokens are refused with a message saying so.
+
 The principal is named by ``principal_claim`` (``sub`` by default). Its roles are the
 values of ``roles_claim`` (a dotted path such as ``realm_access.roles`` for Keycloak;
 a list of strings, or one space-separated string as ``scope`` is) that the users file
@@ -47,7 +52,7 @@ from jwt.exceptions import (
 
 from registry_service.auth.answers import RefusedTokenError
 from registry_service.auth.credentials import CredentialCache, cache_key
-from registry_service.auth.jwks import JwksCache
+from registry_service.auth.jwks import JwksCache, discover_jwks_url
 from registry_service.auth.permissions import ADMIN_ROLE, Grant, Principal
 from registry_service.settings import Settings
 
@@ -57,6 +62,7 @@ __all__ = [
     "InvalidBearerToken",
     "TokenIdentity",
     "is_bearer",
+    "with_discovered_jwks",
 ]
 
 KEY_TYPES = {
@@ -100,8 +106,7 @@ class BearerAuthenticator:
     """Verifies bearer tokens (module docstring). Runs on the event loop."""
 
     def __init__(self, settings: Settings) -> None:
-        assert settings.auth_bearer_jwks_url and settings.auth_bearer_issuer
-        assert settings.auth_bearer_audience
+        assert settings.auth_bearer_issuer and settings.auth_bearer_audience
         self.issuer = settings.auth_bearer_issuer
         self.audience = settings.auth_bearer_audience
         self.algorithms = frozenset(settings.auth_bearer_algorithm_list)
@@ -113,6 +118,7 @@ class BearerAuthenticator:
             refresh_ms=settings.auth_bearer_jwks_refresh_ms,
             min_refresh_interval_ms=settings.auth_bearer_jwks_min_refresh_interval_ms,
             timeout_ms=settings.auth_bearer_jwks_timeout_ms,
+            issuer=settings.auth_bearer_issuer,  # discovery, without a JWKS URL
         )
 
     async def principal(
@@ -158,6 +164,10 @@ class BearerAuthenticator:
         if not isinstance(kid, str) or not kid:
             raise InvalidBearerToken("the token's header names no signing key ('kid')")
         key = await self.jwks.key(kid, now_ms)
+        if key is None and not self.jwks.available:
+            raise InvalidBearerToken(
+                "the issuer's signing keys could not be fetched yet (see the registry's log)"
+            )
         if key is None:
             raise InvalidBearerToken("the token is signed by a key the issuer does not publish")
         if key.key_type != KEY_TYPES[alg]:
@@ -201,6 +211,19 @@ class BearerAuthenticator:
         if not isinstance(name, str) or not name:
             raise InvalidBearerToken(f"the token has no {self.principal_claim!r} claim")
         return name
+
+
+def with_discovered_jwks(settings: Settings) -> Settings:
+    """``settings`` with ``auth_bearer_jwks_url`` discovered from the issuer when bearer
+    authentication is on and none is configured (an explicit one wins); unchanged
+    otherwise. Blocking: the start-up check. ``DiscoveryError`` says what is wrong."""
+    if "bearer" not in settings.auth_schemes or settings.auth_bearer_jwks_url:
+        return settings
+    assert settings.auth_bearer_issuer
+    url = discover_jwks_url(
+        settings.auth_bearer_issuer, timeout_ms=settings.auth_bearer_jwks_timeout_ms
+    )
+    return settings.model_copy(update={"auth_bearer_jwks_url": url})
 
 
 def roles_of(claims: dict[str, Any], path: tuple[str, ...]) -> list[str]:

@@ -12,7 +12,14 @@ It is also the issuer the registry's bearer authentication trusts: ``GET /jwks``
 the public keys (every key it has signed with, each with its ``kid``; tokens name the
 ``kid`` in their header), :meth:`TokenEndpoint.rotate` starts signing with a new key,
 ``client_claims`` adds claims (e.g. ``roles``) to a client's tokens, and
-``jwks_requests`` counts the JWKS fetches. Test code only.
+``jwks_requests`` counts the JWKS fetches.
+
+OIDC discovery: ``GET /.well-known/openid-configuration`` answers the document a provider
+such as Keycloak publishes (``issuer``, ``jwks_uri``, ``token_endpoint``...);
+``issuer=None`` makes the endpoint's own base URL its issuer, as discovery requires
+(:attr:`TokenEndpoint.issuer_url`), ``discovery_overrides`` replaces fields of the
+document (another ``issuer``, no ``jwks_uri``; ``None`` removes one) and
+``discovery_requests`` counts its fetches. Test code only.
 """
 
 from __future__ import annotations
@@ -37,15 +44,17 @@ class TokenEndpoint:
         *,
         clients: dict[str, str],
         lifetime_s: int = 3600,
-        issuer: str = "regcast-test-idp",
+        issuer: str | None = "regcast-test-idp",
         audience: str = "kafka",
         client_claims: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.clients = dict(clients)
         self.client_claims = dict(client_claims or {})
         self.lifetime_s = lifetime_s
-        self.issuer = issuer
+        self._issuer = issuer  # None: the base URL, known once started
         self.audience = audience
+        self.discovery_overrides: dict[str, Any] = {}
+        self.discovery_requests = 0
         self.signing_keys: dict[str, Any] = {}  # kid -> private key, all published
         self.issued: list[str] = []
         self.refused = 0
@@ -74,8 +83,34 @@ class TokenEndpoint:
         return {"keys": keys}
 
     @property
+    def issuer(self) -> str:
+        """The ``iss`` of its tokens: the given name, or :attr:`issuer_url`."""
+        return self.issuer_url if self._issuer is None else self._issuer
+
+    @property
+    def issuer_url(self) -> str:
+        """The base URL, ``http://127.0.0.1:<port>`` (where discovery looks)."""
+        return self.url.removesuffix("/token")
+
+    @property
     def jwks_url(self) -> str:
-        return self.url.removesuffix("/token") + "/jwks"
+        return self.issuer_url + "/jwks"
+
+    def discovery(self) -> dict[str, Any]:
+        """The document ``GET /.well-known/openid-configuration`` answers."""
+        document: dict[str, Any] = {
+            "issuer": self.issuer,
+            "jwks_uri": self.jwks_url,
+            "token_endpoint": self.url,
+            "grant_types_supported": ["client_credentials"],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+            ],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }
+        document.update(self.discovery_overrides)
+        return {name: value for name, value in document.items() if value is not None}
 
     @property
     def url(self) -> str:
@@ -120,6 +155,9 @@ class TokenEndpoint:
                 pass
 
             def do_GET(self) -> None:
+                if self.path == "/.well-known/openid-configuration":
+                    endpoint.discovery_requests += 1
+                    return self._answer(200, endpoint.discovery())
                 if self.path != "/jwks":
                     return self._answer(404, {"error": "not_found"})
                 endpoint.jwks_requests += 1
