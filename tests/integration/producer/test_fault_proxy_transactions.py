@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -35,20 +35,6 @@ FIND_COORDINATOR, ADD_PARTITIONS_TO_TXN, END_TXN = 10, 24, 26
 COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR, TOPIC_AUTHORIZATION_FAILED = 15, 16, 29
 INVALID_PRODUCER_EPOCH, CONCURRENT_TRANSACTIONS, PRODUCER_FENCED = 47, 51, 90
 TRANSACTION_ABORTABLE = 120
-
-
-@pytest.fixture
-def proxy(kafka_broker: KafkaBroker) -> Iterator[FaultProxy]:
-    with FaultProxy.for_bootstrap(kafka_broker.bootstrap) as proxy:
-        yield proxy
-        assert proxy.errors == []
-
-
-@pytest.fixture
-def topic(kafka_broker: KafkaBroker) -> str:
-    name = f"txn-fault-{uuid.uuid4().hex[:8]}"
-    kafka_broker.create_topic(name, partitions=1)
-    return name
 
 
 def _transactional(proxy: FaultProxy) -> LibrdkafkaProducer:

@@ -38,20 +38,6 @@ TRANSACTION_ABORTABLE = 120
 
 
 @pytest.fixture
-def proxy(kafka_broker: KafkaBroker) -> Iterator[FaultProxy]:
-    with FaultProxy.for_bootstrap(kafka_broker.bootstrap) as proxy:
-        yield proxy
-        assert proxy.errors == []
-
-
-@pytest.fixture
-def topic(kafka_broker: KafkaBroker) -> str:
-    name = f"txn-fault-{uuid.uuid4().hex[:8]}"
-    kafka_broker.create_topic(name, partitions=1)
-    return name
-
-
-@pytest.fixture
 def producer(proxy: FaultProxy) -> Iterator[Producer]:
     producer = Producer(
         bootstrap_servers=proxy.bootstrap_servers,
