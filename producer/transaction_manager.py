@@ -437,6 +437,22 @@ class TransactionManager:
 
     # ------------------------------------------------------------------ requests
 
+    def _to_coordinator(self, **fields: Any) -> TransactionalRequest:
+        """A request for this transactional id's coordinator."""
+        return TransactionalRequest(
+            coordinator=CoordinatorType.TRANSACTION, coordinator_key=self.transactional_id, **fields
+        )
+
+    def _producer_fields(self) -> dict[str, Any]:
+        """Who asks, in AddOffsetsToTxn, EndTxn and TxnOffsetCommit (Kafka's JSON shares
+        these three fields between them)."""
+        idempotence = self._idempotence
+        return {
+            "transactional_id": self.transactional_id,
+            "producer_id": idempotence.producer_id,
+            "producer_epoch": idempotence.producer_epoch,
+        }
+
     def _enqueue(self, request: TransactionalRequest) -> None:
         heapq.heappush(self._queue, (request.priority, next(self._order), request))
 
@@ -516,7 +532,7 @@ class TransactionManager:
         heapq.heapify(self._queue)
 
     def _init_producer_id_request(self, result: TransactionalResult) -> TransactionalRequest:
-        return TransactionalRequest(
+        return self._to_coordinator(
             api_key=ApiKey.INIT_PRODUCER_ID,
             priority=_INIT_PRODUCER_ID,
             body=lambda version: {
@@ -528,8 +544,6 @@ class TransactionManager:
                 "producer_epoch": -1,
             },
             handle=self._handle_init_producer_id,
-            coordinator=CoordinatorType.TRANSACTION,
-            coordinator_key=self.transactional_id,
             result=result,
         )
 
@@ -569,7 +583,7 @@ class TransactionManager:
         self._started = True
         idempotence = self._idempotence
         self._enqueue(
-            TransactionalRequest(
+            self._to_coordinator(
                 api_key=ApiKey.ADD_PARTITIONS_TO_TXN,
                 priority=_ADD,
                 body=lambda version: {
@@ -579,8 +593,6 @@ class TransactionManager:
                     "v3_and_below_topics": topics,
                 },
                 handle=self._handle_add_partitions,
-                coordinator=CoordinatorType.TRANSACTION,
-                coordinator_key=self.transactional_id,
             )
         )
 
@@ -631,20 +643,12 @@ class TransactionManager:
         group: ConsumerGroupMetadata,
         result: TransactionalResult,
     ) -> TransactionalRequest:
-        idempotence = self._idempotence
         self._started = True
-        return TransactionalRequest(
+        return self._to_coordinator(
             api_key=ApiKey.ADD_OFFSETS_TO_TXN,
             priority=_ADD,
-            body=lambda version: {
-                "transactional_id": self.transactional_id,
-                "producer_id": idempotence.producer_id,
-                "producer_epoch": idempotence.producer_epoch,
-                "group_id": group.group_id,
-            },
+            body=lambda version: {**self._producer_fields(), "group_id": group.group_id},
             handle=self._handle_add_offsets,
-            coordinator=CoordinatorType.TRANSACTION,
-            coordinator_key=self.transactional_id,
             result=result,
             state={"offsets": offsets, "group": group},
         )
@@ -668,7 +672,6 @@ class TransactionManager:
     def _txn_offset_commit_request(self, add_offsets: TransactionalRequest) -> TransactionalRequest:
         offsets: dict[TopicPartition, tuple[int, str | None]] = add_offsets.state["offsets"]
         group: ConsumerGroupMetadata = add_offsets.state["group"]
-        idempotence = self._idempotence
         state: dict[str, Any] = {"offsets": offsets, "group": group}
 
         def body(version: int) -> dict[str, Any]:
@@ -682,10 +685,8 @@ class TransactionManager:
                     }
                 )
             return {
-                "transactional_id": self.transactional_id,
+                **self._producer_fields(),
                 "group_id": group.group_id,
-                "producer_id": idempotence.producer_id,
-                "producer_epoch": idempotence.producer_epoch,
                 "generation_id": group.generation_id,
                 "member_id": group.member_id,
                 "group_instance_id": group.group_instance_id,
@@ -732,19 +733,11 @@ class TransactionManager:
     def _end_txn_request(
         self, committed: bool, result: TransactionalResult
     ) -> TransactionalRequest:
-        idempotence = self._idempotence
-        return TransactionalRequest(
+        return self._to_coordinator(
             api_key=ApiKey.END_TXN,
             priority=_END,
-            body=lambda version: {
-                "transactional_id": self.transactional_id,
-                "producer_id": idempotence.producer_id,
-                "producer_epoch": idempotence.producer_epoch,
-                "committed": committed,
-            },
+            body=lambda version: {**self._producer_fields(), "committed": committed},
             handle=self._handle_end_txn,
-            coordinator=CoordinatorType.TRANSACTION,
-            coordinator_key=self.transactional_id,
             result=result,
             is_end=True,
             state={"committed": committed},
