@@ -3,7 +3,11 @@
 The registry's credentials (``--registry-user``/``--registry-password`` for HTTP Basic,
 or ``--registry-token`` for a bearer token, each also read from ``REGCAST_REGISTRY_*``)
 go with ``--registry`` on every command that talks to a registry; user info in the URL
-(``http://user:pw@host``) keeps working when none is given.
+(``http://user:pw@host``) keeps working when none is given. For CI jobs with an OIDC
+client of their own, ``REGCAST_REGISTRY_OIDC_TOKEN_URL``, ``_CLIENT_ID``,
+``_CLIENT_SECRET`` (and optionally ``_SCOPE``) run the client-credentials flow instead,
+tokens fetched and refreshed as needed; environment only, so the secret never shows in
+the process list.
 
 Exit codes (the same for every command, documented in ``regcast --help``):
 
@@ -16,6 +20,7 @@ Exit codes (the same for every command, documented in ``regcast --help``):
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +39,7 @@ from regcast.config import (
     find_config,
     load_config,
 )
-from serdes import SchemaRegistryClient, StaticToken
+from serdes import OidcClientCredentials, SchemaRegistryClient, StaticToken
 from serdes.errors import (
     IncompatibleSchemaError,
     InvalidSchemaError,
@@ -89,6 +94,7 @@ RegistryOption = Annotated[
 REGISTRY_USER_ENV = "REGCAST_REGISTRY_USER"
 REGISTRY_PASSWORD_ENV = "REGCAST_REGISTRY_PASSWORD"
 REGISTRY_TOKEN_ENV = "REGCAST_REGISTRY_TOKEN"
+REGISTRY_OIDC_ENV = "REGCAST_REGISTRY_OIDC_"  # + TOKEN_URL, CLIENT_ID, CLIENT_SECRET, SCOPE
 
 RegistryUserOption = Annotated[
     str | None,
@@ -160,10 +166,18 @@ def open_registry(
 ) -> SchemaRegistryClient:
     """A client that gives up quickly: a CLI user wants an answer, not a long retry loop.
     ``user``/``password`` (HTTP Basic) or ``token`` (Bearer) authenticate it."""
-    auth: tuple[str, str] | StaticToken | None = None
+    auth: tuple[str, str] | StaticToken | OidcClientCredentials | None = None
     if token is not None and user is not None:
         fail("give --registry-user or --registry-token, not both")
-    if token is not None:
+    client_credentials = _oidc_client_credentials()
+    if client_credentials is not None:
+        if token is not None or user is not None:
+            fail(
+                f"{REGISTRY_OIDC_ENV}TOKEN_URL is set: give no --registry-user or "
+                "--registry-token as well (one way to authenticate)"
+            )
+        auth = client_credentials
+    elif token is not None:
         try:
             auth = StaticToken(token.strip())
         except ValueError as exc:
@@ -180,6 +194,26 @@ def open_registry(
         )
     except ValueError as exc:
         fail(f"bad registry URL: {exc}")
+
+
+def _oidc_client_credentials() -> OidcClientCredentials | None:
+    """The OIDC client-credentials flow, if ``REGCAST_REGISTRY_OIDC_TOKEN_URL`` is set."""
+    url = os.environ.get(f"{REGISTRY_OIDC_ENV}TOKEN_URL")
+    if not url:
+        return None
+    client_id = os.environ.get(f"{REGISTRY_OIDC_ENV}CLIENT_ID", "")
+    secret = os.environ.get(f"{REGISTRY_OIDC_ENV}CLIENT_SECRET", "")
+    if not client_id or not secret:
+        fail(
+            f"{REGISTRY_OIDC_ENV}TOKEN_URL needs {REGISTRY_OIDC_ENV}CLIENT_ID and "
+            f"{REGISTRY_OIDC_ENV}CLIENT_SECRET"
+        )
+    try:
+        return OidcClientCredentials(
+            url, client_id, secret, os.environ.get(f"{REGISTRY_OIDC_ENV}SCOPE") or None
+        )
+    except ValueError as exc:
+        fail(f"{REGISTRY_OIDC_ENV}*: {exc}")
 
 
 @contextmanager

@@ -221,6 +221,8 @@ def schema_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     for name in ("REGCAST_REGISTRY_USER", "REGCAST_REGISTRY_PASSWORD", "REGCAST_REGISTRY_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+    for part in ("TOKEN_URL", "CLIENT_ID", "CLIENT_SECRET", "SCOPE"):
+        monkeypatch.delenv(f"REGCAST_REGISTRY_OIDC_{part}", raising=False)
     return tmp_path
 
 
@@ -252,3 +254,31 @@ def test_regcast_check_against_a_secured_registry(server: Server, schema_dir: Pa
     assert expired not in stale.output
     both = runner.invoke(cli, [*check, "--registry-token", token, "--registry-user", "admin"])
     assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_regcast_check_with_oidc_client_credentials(server: Server, schema_dir: Path) -> None:
+    """A CI job with an OIDC client of its own: the REGCAST_REGISTRY_OIDC_* variables run
+    the client-credentials flow against the issuer; a wrong secret is refused with exit
+    2 and a message that names the client but not the secret; mixing it with a token is
+    a usage error."""
+    runner = CliRunner()
+    check = ["check", "orders-cli-value.avsc", "--registry", server.url]
+    oidc = {
+        "REGCAST_REGISTRY_OIDC_TOKEN_URL": server.issuer.url,
+        "REGCAST_REGISTRY_OIDC_CLIENT_ID": "ci",
+        "REGCAST_REGISTRY_OIDC_CLIENT_SECRET": SECRETS["ci"],
+    }
+    passed = runner.invoke(cli, [*check, "--register"], env=oidc)
+    assert passed.exit_code == 0, passed.output
+
+    wrong = oidc | {"REGCAST_REGISTRY_OIDC_CLIENT_SECRET": "not-the-secret"}
+    refused = runner.invoke(cli, check, env=wrong)
+    assert refused.exit_code == 2, refused.output
+    assert "client id 'ci'" in refused.output and "not-the-secret" not in refused.output
+
+    token = server.issuer.issue("ci", roles=["admin"])
+    mixed = runner.invoke(cli, [*check, "--registry-token", token], env=oidc)
+    assert mixed.exit_code == 2 and "one way to authenticate" in mixed.output
+    no_secret = {k: v for k, v in oidc.items() if not k.endswith("SECRET")}
+    missing = runner.invoke(cli, check, env=no_secret)
+    assert missing.exit_code == 2 and "CLIENT_SECRET" in missing.output
