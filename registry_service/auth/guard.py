@@ -145,7 +145,7 @@ class Users:
     def verify(self, username: str, password: str) -> bool:
         """Runs on a worker thread: one scrypt verification."""
         user = self.file.users.get(username)
-        if user is None:
+        if user is None or not user.password_hash:  # unknown, or certificate-only
             burn_verification(password)
             return False
         return password_matches(password, user.salt, user.password_hash)

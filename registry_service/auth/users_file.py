@@ -19,6 +19,8 @@ additions, ``roles`` on a user and a ``roles`` table::
     }
 
 A Karapace file (``users`` and ``permissions`` only, scrypt hashes) is read as it is.
+A user with no ``algorithm``, ``salt`` or ``password_hash`` logs in only with a client
+certificate whose CN is its name (``REGCAST_AUTH=mtls``), never with a password.
 ``admin`` is a built-in role (everything allowed) and cannot be defined in ``roles``.
 A permission entry names a ``username`` or a ``role``. Anything wrong in the file is a
 ``UsersFileError`` that names the entry and field, never a password hash.
@@ -47,6 +49,9 @@ class UsersFileError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class User:
+    """A user; ``password_hash`` is empty for one that only logs in with a client
+    certificate (its CN, ``REGCAST_AUTH=mtls``): HTTP Basic never lets it in."""
+
     username: str
     salt: str = field(repr=False)
     password_hash: str = field(repr=False)
@@ -178,6 +183,10 @@ def _parse_user(entry: object, context: str, roles: Mapping[str, object]) -> Use
     username = entry.get("username")
     if not isinstance(username, str) or not username or ":" in username:
         raise UsersFileError(f"{context}: 'username' must be a non-empty string without ':'")
+    user_roles = _user_roles(entry, context, username, roles)
+    if not any(key in entry for key in ("algorithm", "salt", "password_hash")):
+        # a user for client certificates only (REGCAST_AUTH=mtls): no password to log in with
+        return User(username, "", "", user_roles)
     algorithm = entry.get("algorithm")
     if algorithm != ALGORITHM:
         raise UsersFileError(
@@ -190,6 +199,12 @@ def _parse_user(entry: object, context: str, roles: Mapping[str, object]) -> Use
         raise UsersFileError(f"{context} (user {username!r}): 'salt' must be a non-empty string")
     if not isinstance(password_hash, str) or not password_hash:
         raise UsersFileError(f"{context} (user {username!r}): 'password_hash' is missing")
+    return User(username, salt, password_hash, user_roles)
+
+
+def _user_roles(
+    entry: dict[str, Any], context: str, username: str, roles: Mapping[str, object]
+) -> tuple[str, ...]:
     user_roles = entry.get("roles", [])
     if not isinstance(user_roles, list) or not all(isinstance(r, str) for r in user_roles):
         raise UsersFileError(f"{context} (user {username!r}): 'roles' must be a list of names")
@@ -198,7 +213,7 @@ def _parse_user(entry: object, context: str, roles: Mapping[str, object]) -> Use
             raise UsersFileError(
                 f"{context} (user {username!r}): role {role!r} is not defined in 'roles'"
             )
-    return User(username, salt, password_hash, tuple(user_roles))
+    return tuple(user_roles)
 
 
 def set_user(

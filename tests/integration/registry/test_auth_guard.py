@@ -152,7 +152,9 @@ def test_a_toml_users_file(tmp_path: Path) -> None:
 
 
 def test_bad_settings_stop_the_start(tmp_path: Path) -> None:
-    with pytest.raises(ValidationError, match="needs REGCAST_AUTH_BEARER_JWKS_URL"):
+    with pytest.raises(
+        ValidationError, match="needs REGCAST_AUTH_BEARER_ISSUER, REGCAST_AUTH_BEARER_AUDIENCE"
+    ):
         Settings(auth="basic,bearer", auth_file=tmp_path / "u.json")
     with pytest.raises(ValidationError, match="never none or HS"):
         Settings(auth_bearer_algorithms="RS256,HS256")

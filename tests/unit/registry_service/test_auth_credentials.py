@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,7 @@ from registry_service.auth.credentials import (
     cache_key,
     parse_basic,
 )
+from registry_service.auth.guard import Users
 from registry_service.auth.passwords import hash_password, new_salt, password_matches
 
 
@@ -88,3 +91,23 @@ def test_cache_is_keyed_by_digest_bounded_and_expires() -> None:
     assert cache.get(a, now_ms=1000) is None  # expired
     cache.clear()
     assert len(cache) == 0
+
+
+def test_a_certificate_only_user_never_logs_in_with_a_password(tmp_path: Path) -> None:
+    """A users-file entry without algorithm, salt or hash is a user for client
+    certificates (REGCAST_AUTH=mtls): it has its roles and permissions, and HTTP Basic
+    refuses it whatever the password (an empty hash never matches)."""
+    path = tmp_path / "users.json"
+    path.write_text(
+        json.dumps(
+            {
+                "users": [{"username": "orders-service", "roles": ["readers"]}],
+                "roles": {"readers": [{"operation": "Read", "resource": "Subject:.*"}]},
+            }
+        )
+    )
+    users = Users(path, anonymous_role=None, reload_interval_ms=1_000)
+    assert users.file.users["orders-service"].roles == ("readers",)
+    assert users.principals["orders-service"].name == "orders-service"
+    for password in ("", "anything"):
+        assert not users.verify("orders-service", password)
