@@ -81,14 +81,26 @@ def _assert_peers_gone(out: str, pids: set[int]) -> None:
 
 
 def _start_demo(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [REGCAST, "demo", *args],
-        cwd=REPO,
-        env=_cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    """The demo as a user starts it from a terminal: Ctrl-C reaches it as a signal it
+    handles. A suite launched as a background job (``cmd &`` in a script) runs with
+    SIGINT ignored, and an ignored signal stays ignored across exec; for the child's
+    sake, the handler is Python's own while it starts (a handled signal is reset to the
+    default at exec)."""
+    previous = signal.getsignal(signal.SIGINT)
+    if previous == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen(
+            [REGCAST, "demo", *args],
+            cwd=REPO,
+            env=_cli_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    finally:
+        if previous == signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @requires_producer
