@@ -60,6 +60,7 @@ from producer.transaction_manager import (
     ConsumerGroupMetadata,
     TransactionalResult,
     TransactionManager,
+    group_from,
     offsets_from,
 )
 from producer.transaction_state import FATAL_ERROR_CODES, TransactionState
@@ -104,17 +105,14 @@ class Producer:
             if config.enable_idempotence
             else None
         )
-        sendable_partitions: set[TopicPartition] | None = None
         self._transactions: TransactionManager | None = None
         if config.transactional_id is not None and self._idempotence is not None:
-            sendable_partitions = set()
             self._transactions = TransactionManager(
                 config.transactional_id,
                 transaction_timeout_ms=config.transaction_timeout_ms,
                 retry_backoff_ms=config.retry_backoff_ms,
                 linger_ms=config.linger_ms,
                 idempotence=self._idempotence,
-                sendable_partitions=sendable_partitions,
             )
         self._accumulator = RecordAccumulator(
             batch_size_bytes=config.batch_size,
@@ -125,7 +123,9 @@ class Producer:
             buffer_pool=BufferPool(config.buffer_memory, config.batch_size),
             idempotence=self._idempotence,
             guarantee_order=config.max_in_flight_requests_per_connection == 1,
-            sendable_partitions=sendable_partitions,
+            sendable_partitions=(
+                None if self._transactions is None else self._transactions.sendable_partitions
+            ),
         )
         client = NetworkClient(
             config.bootstrap_servers,
@@ -374,10 +374,10 @@ class Producer:
         """
         transactions = self._require_transactions("send_offsets_to_transaction")
         try:
-            normal = offsets_from(offsets)
+            normal, group = offsets_from(offsets), group_from(group_metadata)
         except ValueError as exc:
             raise InvalidRecordError(f"send_offsets_to_transaction(): {exc}") from None
-        result = transactions.send_offsets(normal, _group_metadata(group_metadata))
+        result = transactions.send_offsets(normal, group)
         self._sender.wakeup()
         result.wait(self._transaction_timeout_s(timeout), transactions.transactional_id)
 
@@ -527,27 +527,6 @@ def _fatal_send_error(fatal: BaseException) -> BaseException:
     closed = ProducerClosedError(f"the producer failed and cannot send: {fatal}")
     closed.__cause__ = fatal
     return closed
-
-
-def _group_metadata(group: ConsumerGroupMetadata | str | Any) -> ConsumerGroupMetadata:
-    if isinstance(group, ConsumerGroupMetadata):
-        return group
-    if isinstance(group, str):
-        if not group:
-            raise InvalidRecordError("send_offsets_to_transaction(): the group id is empty")
-        return ConsumerGroupMetadata(group)
-    group_id = getattr(group, "group_id", None)
-    if not isinstance(group_id, str) or not group_id:
-        raise InvalidRecordError(
-            "send_offsets_to_transaction() needs a group id, a ConsumerGroupMetadata or an "
-            f"object with a group_id, got {group!r}"
-        )
-    return ConsumerGroupMetadata(
-        group_id,
-        int(getattr(group, "generation_id", -1)),
-        str(getattr(group, "member_id", "") or ""),
-        getattr(group, "group_instance_id", None),
-    )
 
 
 def _headers(headers: HeadersArg) -> list[tuple[str, bytes | None]]:

@@ -80,6 +80,8 @@ __all__ = [
     "TransactionManager",
     "TransactionalRequest",
     "TransactionalResult",
+    "group_from",
+    "offsets_from",
 ]
 
 log = logging.getLogger(__name__)
@@ -195,7 +197,6 @@ class TransactionManager:
         retry_backoff_ms: int,
         linger_ms: int,
         idempotence: IdempotenceManager,
-        sendable_partitions: set[TopicPartition],
     ) -> None:
         self.transactional_id = transactional_id
         self._transaction_timeout_ms = transaction_timeout_ms
@@ -211,7 +212,9 @@ class TransactionManager:
         self._new_partitions: set[TopicPartition] = set()
         self._adding: set[TopicPartition] = set()  # in an AddPartitionsToTxn in flight
         self._add_at_ms = 0  # the next AddPartitionsToTxn not before (linger, backoff)
-        self._sendable = sendable_partitions  # shared with the accumulator (sender writes)
+        self.sendable_partitions: set[TopicPartition] = set()
+        """The partitions AddPartitionsToTxn added: the accumulator drains only these
+        (shared with it; only the sender thread changes it)."""
         self._in_transaction: set[TopicPartition] = set()  # new, adding or sendable
         self._started = False  # the broker may know of the open transaction
         self._pending: dict[str, TransactionalResult] = {}  # call -> result, to resume
@@ -239,13 +242,12 @@ class TransactionManager:
         if state is _S.FATAL_ERROR:
             raise self._fatal_error_for(call)
         if state is _S.ABORTABLE_ERROR and call != "abort_transaction":
-            error = TransactionAbortableError(
+            assert machine.error is not None  # the state is entered with its error
+            raise self._abortable_error(
+                machine.error,
                 f"{call}() on transactional id {self.transactional_id!r}: the transaction "
-                f"failed and must be aborted (abort_transaction()): {machine.error}",
-                self.transactional_id,
+                "failed and must be aborted (abort_transaction())",
             )
-            error.__cause__ = machine.error
-            raise error
         machine.check(call)
 
     def initialize(self) -> TransactionalResult:
@@ -343,13 +345,12 @@ class TransactionManager:
                 self.transactional_id,
             )
         if state is _S.ABORTABLE_ERROR:
-            error = TransactionAbortableError(
+            assert self._machine.error is not None
+            return self._abortable_error(
+                self._machine.error,
                 f"the transaction of transactional id {self.transactional_id!r} failed "
-                f"before this record was sent: {self._machine.error}",
-                self.transactional_id,
+                "before this record was sent",
             )
-            error.__cause__ = self._machine.error
-            return error
         return None
 
     def next_request(
@@ -399,8 +400,8 @@ class TransactionManager:
         with self._lock:
             if self.in_flight is request:
                 self.in_flight = None
-            if coordinator_unreachable and request.coordinator is not None:
-                self._coordinators.pop((request.coordinator, request.coordinator_key), None)
+            if coordinator_unreachable:
+                self._forget_coordinator(request)
             self._enqueue(request)
 
     def handle_response(
@@ -464,12 +465,17 @@ class TransactionManager:
         look_up_coordinator: bool = False,
         backoff_ms: int | None = None,
     ) -> None:
-        if look_up_coordinator and request.coordinator is not None:
-            self._coordinators.pop((request.coordinator, request.coordinator_key), None)
+        if look_up_coordinator:
+            self._forget_coordinator(request)
         request.retry_at_ms = now_ms + (
             self._retry_backoff_ms if backoff_ms is None else backoff_ms
         )
         self._enqueue(request)
+
+    def _forget_coordinator(self, request: TransactionalRequest) -> None:
+        """The coordinator ``request`` went to moved: look it up again before the retry."""
+        if request.coordinator is not None:
+            self._coordinators.pop((request.coordinator, request.coordinator_key), None)
 
     def _lookup_coordinator(self, coordinator: CoordinatorType, key: str) -> None:
         for _, _, queued in self._queue:
@@ -510,26 +516,10 @@ class TransactionManager:
         error = self._error(code, f"FindCoordinator({coordinator.name.lower()} {key!r})")
         if isinstance(error, RetriableError):
             self._retry(request, now_ms)
-        elif code in _ABORTABLE_CODES:  # GROUP_AUTHORIZATION_FAILED
-            self._drop_requests_for(coordinator, key, error)
+        elif code in _ABORTABLE_CODES:  # GROUP_AUTHORIZATION_FAILED: fails what waits on it
             self._abortable(error)
         else:
             self._fail_fatally(error)
-
-    def _drop_requests_for(
-        self, coordinator: CoordinatorType, key: str, error: BaseException
-    ) -> None:
-        """Fail the queued requests that needed a coordinator that cannot be had."""
-        kept = []
-        for entry in self._queue:
-            request = entry[2]
-            if (request.coordinator, request.coordinator_key) == (coordinator, key):
-                if request.result is not None:
-                    request.result.complete(self._abortable_error(error))
-            else:
-                kept.append(entry)
-        self._queue = kept
-        heapq.heapify(self._queue)
 
     def _init_producer_id_request(self, result: TransactionalResult) -> TransactionalRequest:
         return self._to_coordinator(
@@ -609,7 +599,7 @@ class TransactionManager:
                     codes.setdefault(code, tp)
                     refused.append(tp)
         if not codes:
-            self._sendable.update(self._adding)
+            self.sendable_partitions.update(self._adding)
             self._adding = set()
             return
         adding_allowed = (_S.IN_TRANSACTION, _S.COMMITTING_TRANSACTION)
@@ -625,7 +615,7 @@ class TransactionManager:
         context = f"AddPartitionsToTxn({tp.topic}-{tp.partition})"
         if code in _COORDINATOR_MOVED or code in _TRY_AGAIN or code == 3:
             if code in _COORDINATOR_MOVED:
-                self._coordinators.pop((CoordinatorType.TRANSACTION, self.transactional_id), None)
+                self._forget_coordinator(request)
             backoff_ms = self._retry_backoff_ms
             if code == _CONCURRENT_TRANSACTIONS:
                 backoff_ms = min(_CONCURRENT_TRANSACTIONS_BACKOFF_MS, backoff_ms)
@@ -749,7 +739,7 @@ class TransactionManager:
         code = int(body.get("error_code", 0))
         committed = request.state["committed"]
         if code == 0:
-            self._sendable.clear()
+            self.sendable_partitions.clear()
             self._in_transaction.clear()
             self._new_partitions.clear()
             self._started = False
@@ -795,12 +785,16 @@ class TransactionManager:
     def _error(self, code: int, what: str) -> KafkaError:
         return error_for_code(code, f"{what} for transactional id {self.transactional_id!r}")
 
-    def _abortable_error(self, cause: BaseException) -> TransactionAbortableError:
-        error = TransactionAbortableError(
-            f"the transaction of transactional id {self.transactional_id!r} failed and must "
-            f"be aborted (abort_transaction()): {cause}",
-            self.transactional_id,
-        )
+    def _abortable_error(
+        self, cause: BaseException, what: str | None = None
+    ) -> TransactionAbortableError:
+        """``what`` happened (by default: the transaction must be aborted), ``cause`` why."""
+        if what is None:
+            what = (
+                f"the transaction of transactional id {self.transactional_id!r} failed and "
+                "must be aborted (abort_transaction())"
+            )
+        error = TransactionAbortableError(f"{what}: {cause}", self.transactional_id)
         error.__cause__ = cause
         return error
 
@@ -862,6 +856,30 @@ class TransactionManager:
 
 def _reachable(state: TransactionState) -> set[TransactionState]:
     return {target for target, sources in VALID_TRANSITIONS.items() if state in sources}
+
+
+def group_from(group: ConsumerGroupMetadata | str | Any) -> ConsumerGroupMetadata:
+    """Normalise the group ``send_offsets_to_transaction`` accepts: a group id, a
+    :class:`ConsumerGroupMetadata`, or any object with ``group_id`` (and optionally
+    ``generation_id``, ``member_id``, ``group_instance_id``, as Kafka's has)."""
+    if isinstance(group, ConsumerGroupMetadata):
+        return group
+    if isinstance(group, str):
+        if not group:
+            raise ValueError("the group id is empty")
+        return ConsumerGroupMetadata(group)
+    group_id = getattr(group, "group_id", None)
+    if not isinstance(group_id, str) or not group_id:
+        raise ValueError(
+            "a group id, a ConsumerGroupMetadata or an object with a group_id is needed, "
+            f"got {group!r}"
+        )
+    return ConsumerGroupMetadata(
+        group_id,
+        int(getattr(group, "generation_id", -1)),
+        str(getattr(group, "member_id", "") or ""),
+        getattr(group, "group_instance_id", None),
+    )
 
 
 def offsets_from(

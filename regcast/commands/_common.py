@@ -165,7 +165,8 @@ def open_registry(
     token: str | None = None,
 ) -> SchemaRegistryClient:
     """A client that gives up quickly: a CLI user wants an answer, not a long retry loop.
-    ``user``/``password`` (HTTP Basic) or ``token`` (Bearer) authenticate it."""
+    ``user``/``password`` (HTTP Basic), ``token`` (Bearer) or the
+    ``REGCAST_REGISTRY_OIDC_*`` variables (client credentials) authenticate it."""
     auth: tuple[str, str] | StaticToken | OidcClientCredentials | None = None
     if token is not None and user is not None:
         fail("give --registry-user or --registry-token, not both")

@@ -14,7 +14,7 @@ from producer.errors import (
     TransactionalIdAuthorizationFailedError,
 )
 from producer.protocol.error_codes import error_class
-from producer.transaction_manager import ConsumerGroupMetadata, offsets_from
+from producer.transaction_manager import ConsumerGroupMetadata, group_from, offsets_from
 
 
 def test_a_transactional_id_turns_idempotence_on() -> None:
@@ -99,3 +99,15 @@ def test_send_offsets_refuses_bad_arguments_before_any_request() -> None:
     finally:
         producer.close(0)
     assert ConsumerGroupMetadata("g").generation_id == -1
+
+
+class _KafkaPythonStyle:
+    group_id, generation_id, member_id, group_instance_id = "g", 4, "member-1", None
+
+
+def test_the_group_comes_as_an_id_or_as_group_metadata() -> None:
+    assert group_from("g") == ConsumerGroupMetadata("g")
+    assert group_from(_KafkaPythonStyle()) == ConsumerGroupMetadata("g", 4, "member-1")
+    for bad, message in (("", "group id is empty"), (object(), "group_id is needed")):
+        with pytest.raises(ValueError, match=message):
+            group_from(bad)
