@@ -1,0 +1,141 @@
+"""``/config`` and ``/mode``: the compatibility level, ``normalize`` and the mode, global
+or per subject. A subject's own record overrides the global one field by field
+(``ScopeSettings``); ``defaultToGlobal`` reads the merged value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry_service.errors import (
+    OperationNotPermittedError,
+    SubjectConfigNotFoundError,
+    SubjectModeNotFoundError,
+    SubjectNotFoundError,
+)
+from registry_service.formats import (
+    CompatibilityLevel,
+)
+from registry_service.service.core import ServiceCore
+from registry_service.service.values import (
+    check_subject,
+    live_versions,
+    normalize_subject,
+    parse_level,
+    parse_mode,
+)
+from registry_service.settings import Mode
+from registry_service.storage import (
+    GLOBAL_SCOPE,
+    ConfigRecord,
+)
+
+
+class ConfigAndMode(ServiceCore):
+    """The compatibility level, ``normalize`` and the mode, global or per subject."""
+
+    @staticmethod
+    def _config_json(record: ConfigRecord | None, default: CompatibilityLevel) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "compatibilityLevel": (record.compatibility_level if record else None) or default.value
+        }
+        if record is not None and record.normalize is not None:
+            body["normalize"] = record.normalize
+        return body
+
+    def get_config(self, subject: str | None, default_to_global: bool = False) -> dict[str, Any]:
+        default = self.settings.compatibility_level
+        global_record = self._config(GLOBAL_SCOPE)
+        if not subject:
+            return self._config_json(global_record, default)
+        subject = normalize_subject(subject)
+        record = self._config(subject)
+        if record is None:
+            if not default_to_global:
+                raise SubjectConfigNotFoundError(subject)
+            return self._config_json(global_record, default)
+        if default_to_global:
+            merged = ConfigRecord(
+                record.compatibility_level
+                or (global_record.compatibility_level if global_record else None),
+                record.normalize
+                if record.normalize is not None
+                else (global_record.normalize if global_record else None),
+            )
+            return self._config_json(merged, default)
+        if record.compatibility_level is None:
+            return {
+                k: v
+                for k, v in self._config_json(record, default).items()
+                if k != "compatibilityLevel"
+            }
+        return self._config_json(record, default)
+
+    def put_config(
+        self, subject: str | None, level: object, normalize: bool | None
+    ) -> dict[str, Any]:
+        parsed_level = parse_level(level) if level is not None else None
+        scope = check_subject(subject) if subject else GLOBAL_SCOPE
+        with self._write() as tx:
+            self._check_writable(tx, scope or None)
+            current = tx.config(scope)
+            record = ConfigRecord(
+                parsed_level.value
+                if parsed_level is not None
+                else (current.compatibility_level if current else None),
+                normalize if normalize is not None else (current.normalize if current else None),
+            )
+            tx.put_config(scope, record)
+        body: dict[str, Any] = {}
+        if parsed_level is not None:
+            body["compatibility"] = parsed_level.value
+        if normalize is not None:
+            body["normalize"] = normalize
+        return body
+
+    def delete_config(self, subject: str | None) -> dict[str, Any]:
+        scope = normalize_subject(subject) if subject else GLOBAL_SCOPE
+        with self._write() as tx:
+            self._check_writable(tx, scope or None)
+            current = tx.config(scope)
+            if current is None and scope:
+                raise SubjectNotFoundError(scope)
+            tx.delete_config(scope)
+        return self._config_json(current, self.settings.compatibility_level)
+
+    # -- mode ---------------------------------------------------------------------------
+
+    def get_mode(self, subject: str | None, default_to_global: bool = False) -> dict[str, Any]:
+        if not subject:
+            return {"mode": self._effective_mode(None).value}
+        subject = normalize_subject(subject)
+        value = self._mode_record(subject)
+        if value is None:
+            if not default_to_global:
+                raise SubjectModeNotFoundError(subject)
+            return {"mode": self._effective_mode(None).value}
+        return {"mode": value}
+
+    def put_mode(self, subject: str | None, mode: object, force: bool = False) -> dict[str, Any]:
+        new_mode = parse_mode(mode)
+        scope = check_subject(subject) if subject else GLOBAL_SCOPE
+        if not self.settings.mode_mutability:
+            raise OperationNotPermittedError("Mode changes are not allowed")
+        with self._write() as tx:
+            current = self._effective_mode(scope or None, tx)
+            if new_mode is Mode.IMPORT and current is not Mode.IMPORT and not force:
+                rows = tx.subject_versions(scope) if scope else tx.all_subject_versions()
+                if live_versions(rows):
+                    raise OperationNotPermittedError("Cannot import since found existing subjects")
+            tx.put_mode(scope, new_mode.value)
+        return {"mode": new_mode.value}
+
+    def delete_mode(self, subject: str | None) -> dict[str, Any]:
+        scope = normalize_subject(subject) if subject else GLOBAL_SCOPE
+        if not self.settings.mode_mutability:
+            raise OperationNotPermittedError("Mode changes are not allowed")
+        with self._write() as tx:
+            current = tx.mode(scope)
+            if current is None and scope:
+                raise SubjectNotFoundError(scope)
+            tx.delete_mode(scope)
+        return {"mode": current or self.settings.mode.value}

@@ -1,0 +1,440 @@
+"""The state one registry process shares between its rules, and the cached reads every
+rule builds on.
+
+``ServiceCore`` holds the store, the settings and the ``RegistryCache``, and owns what
+the rule modules all need: schema rows by id (cached forever: an id never changes
+content), subject versions, the level/normalize/mode in force for a subject
+(``ScopeSettings``, read in one go and cached as one entry), parsing a request or a
+stored schema (cached by text and exact references), and the Confluent-shaped answer
+for one version. A write transaction (``_write``) drops this process's mutable cache
+entries so its own reads see the write at once."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from registry_service.cache import GenerationWatcher, RegistryCache
+from registry_service.errors import (
+    InvalidSchemaError,
+    OperationNotPermittedError,
+    SubjectNotFoundError,
+    VersionNotFoundError,
+)
+from registry_service.formats import (
+    CompatibilityLevel,
+    Direction,
+    ParsedSchema,
+    SchemaReference,
+    SchemaType,
+    parse_schema,
+)
+from registry_service.formats import (
+    InvalidSchemaError as FormatInvalidSchemaError,
+)
+from registry_service.service.values import (
+    DEFAULT_CONTEXT,
+    LATEST,
+    SUPPORTED_TYPES,
+    SchemaRequest,
+    live_versions,
+    name_is_valid,
+    normalize_subject,
+    references_json,
+    schema_guid,
+)
+from registry_service.settings import Mode, Settings
+from registry_service.storage import (
+    GLOBAL_SCOPE,
+    ConfigRecord,
+    Store,
+    StoredSchema,
+    StoreReader,
+    StoreWriter,
+    SubjectState,
+    SubjectVersion,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeSettings:
+    """What applies to one subject after falling back to the global settings."""
+
+    level: CompatibilityLevel
+    normalize: bool
+    mode: Mode
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectSnapshot:
+    """A subject's settings and versions as the database held them at ``generation``
+    (or, from the cache, at ``generation`` or later: see ``RegistryCache``)."""
+
+    generation: int
+    settings: ScopeSettings
+    versions: list[SubjectVersion]
+
+
+class ServiceCore:
+    """The state one registry process shares between its rules, and the cached reads
+    every rule builds on; thread-safe."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.cache = RegistryCache(settings.cache_max_schemas)
+        self.watcher = GenerationWatcher(store, self.cache, settings.cache_poll_interval_ms)
+
+    def start(self) -> None:
+        """Runs in the app's lifespan, before the first request."""
+        self._warm_up()
+        self.watcher.start()
+
+    def _warm_up(self) -> None:
+        """Pay the one-time costs - importing the format modules, loading protoc,
+        compiling the common SQL statements - now rather than in the first requests
+        (tens of milliseconds on a small machine)."""
+        avro = '{"type": "record", "name": "W", "fields": [{"name": "a", "type": "int"}]}'
+        parse_schema(SchemaType.AVRO, avro).compatibility_errors(
+            parse_schema(SchemaType.AVRO, avro), Direction.BACKWARD
+        )
+        parse_schema(SchemaType.PROTOBUF, 'syntax = "proto3";\nmessage W { int32 a = 1; }\n')
+        with self.store.read() as tx:
+            tx.subject_versions(GLOBAL_SCOPE)
+            tx.schemas_by_ids([0])
+            tx.configs([GLOBAL_SCOPE])
+            tx.modes([GLOBAL_SCOPE])
+
+    def close(self) -> None:
+        self.watcher.stop()
+        self.store.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[StoreWriter]:
+        """A write transaction after which this process's mutable cache entries are
+        dropped (so its own reads see the write at once), the cache then being up to date
+        with the generation written. Registrations instead keep what they did not change
+        (``register``)."""
+        try:
+            with self.store.write() as tx:
+                yield tx
+        except BaseException:
+            self.cache.invalidate()
+            raise
+        self.cache.invalidate(tx.new_generation)
+
+    # -- cached building blocks ----------------------------------------------------------
+
+    def _schema(self, schema_id: int, tx: StoreReader | None = None) -> StoredSchema | None:
+        stored = self.cache.schemas.get(schema_id)
+        if stored is not None:
+            return stored  # type: ignore[no-any-return]
+        if tx is None:
+            with self.store.read() as reader:
+                stored = reader.schema_by_id(schema_id)
+        else:
+            stored = tx.schema_by_id(schema_id)
+        if stored is not None:
+            self._remember(stored)
+        return stored
+
+    def _remember(self, stored: StoredSchema) -> None:
+        self.cache.schemas.put(stored.id, stored)
+        self.cache.fingerprints.put(stored.fingerprint, stored.id)
+
+    def _schemas(
+        self, schema_ids: Sequence[int], tx: StoreReader | None = None
+    ) -> dict[int, StoredSchema]:
+        """Several schemas by id: cache hits, the rest in one read (compatibility checks
+        against 100 versions must not cost 100 round trips)."""
+        found: dict[int, StoredSchema] = {}
+        missing: list[int] = []
+        for schema_id in schema_ids:
+            stored = self.cache.schemas.get(schema_id)
+            if stored is None:
+                missing.append(schema_id)
+            else:
+                found[schema_id] = stored
+        if missing:
+            if tx is None:
+                with self.store.read() as reader:
+                    loaded = reader.schemas_by_ids(missing)
+            else:
+                loaded = tx.schemas_by_ids(missing)
+            for stored in loaded.values():
+                self._remember(stored)
+            found.update(loaded)
+        return found
+
+    def _previous(
+        self, versions: Sequence[SubjectVersion], tx: StoreReader | None = None
+    ) -> list[tuple[int, ParsedSchema]]:
+        """The live versions as ``(version, parsed schema)``, oldest first."""
+        live = live_versions(versions)
+        stored = self._schemas([v.schema_id for v in live], tx)
+        return [
+            (item.version, self._parsed_by_id(stored[item.schema_id], tx))
+            for item in live
+            if item.schema_id in stored
+        ]
+
+    def _subject_versions(self, subject: str) -> list[SubjectVersion]:
+        def load() -> list[SubjectVersion]:
+            with self.store.read() as tx:
+                return tx.subject_versions(subject)
+
+        return self.cache.load(("versions", subject), load)
+
+    def _cached_snapshot(self, subject: str) -> SubjectSnapshot | None:
+        """Settings and versions of ``subject`` from the cache alone, or None."""
+        generation = self.cache.generation  # first: the entries are at least this new
+        settings = self.cache.get(("settings", subject))
+        versions = self.cache.get(("versions", subject))
+        if isinstance(settings, ScopeSettings) and isinstance(versions, list):
+            return SubjectSnapshot(generation, settings, versions)
+        return None
+
+    def _snapshot_of(self, subject: str, state: SubjectState) -> SubjectSnapshot:
+        settings = self._merge_settings([subject, GLOBAL_SCOPE], state.configs, state.modes)
+        return SubjectSnapshot(state.generation, settings, state.versions)
+
+    def _config(self, scope: str) -> ConfigRecord | None:
+        def load() -> ConfigRecord | None:
+            with self.store.read() as tx:
+                return tx.config(scope)
+
+        return self.cache.load(("config", scope), load)
+
+    def _mode_record(self, scope: str) -> str | None:
+        def load() -> str | None:
+            with self.store.read() as tx:
+                return tx.mode(scope)
+
+        return self.cache.load(("mode", scope), load)
+
+    def _scope_settings(self, subject: str | None, tx: StoreReader | None = None) -> ScopeSettings:
+        """Level, normalize and mode in force for ``subject`` (its own, else global, else
+        the process settings); read in one go and cached as one entry."""
+        if tx is not None:
+            return self._load_scope_settings(subject, tx)
+
+        def load() -> ScopeSettings:
+            with self.store.read() as reader:
+                return self._load_scope_settings(subject, reader)
+
+        return self.cache.load(("settings", subject or GLOBAL_SCOPE), load)
+
+    def _load_scope_settings(self, subject: str | None, tx: StoreReader) -> ScopeSettings:
+        scopes = [subject, GLOBAL_SCOPE] if subject else [GLOBAL_SCOPE]
+        return self._merge_settings(scopes, tx.configs(scopes), tx.modes(scopes))
+
+    def _merge_settings(
+        self, scopes: Sequence[str], configs: dict[str, ConfigRecord], modes: dict[str, str]
+    ) -> ScopeSettings:
+        """``scopes`` most specific first; the process settings where none says."""
+        level = self.settings.compatibility_level
+        normalize: bool | None = None
+        mode = self.settings.mode
+        for scope in reversed(scopes):  # global first, the subject's own overrides it
+            record = configs.get(scope)
+            if record is not None and record.compatibility_level:
+                level = CompatibilityLevel(record.compatibility_level)
+            if record is not None and record.normalize is not None:
+                normalize = record.normalize
+            if scope in modes:
+                mode = Mode(modes[scope])
+        return ScopeSettings(level, bool(normalize), mode)
+
+    def _effective_level(
+        self, subject: str | None, tx: StoreReader | None = None
+    ) -> CompatibilityLevel:
+        return self._scope_settings(subject, tx).level
+
+    def _effective_normalize(self, subject: str) -> bool:
+        return self._scope_settings(subject).normalize
+
+    def _effective_mode(self, subject: str | None, tx: StoreReader | None = None) -> Mode:
+        return self._scope_settings(subject, tx).mode
+
+    # -- parsing ------------------------------------------------------------------------
+
+    def _find_version(
+        self, versions: Sequence[SubjectVersion], version: int
+    ) -> SubjectVersion | None:
+        if version == LATEST:
+            live = live_versions(versions)
+            return live[-1] if live else None
+        for item in versions:
+            if item.version == version:
+                return item
+        return None
+
+    def _resolve_references(
+        self, references: Sequence[SchemaReference], tx: StoreReader | None = None
+    ) -> tuple[tuple[SchemaReference, ...], dict[str, str], tuple[Hashable, ...]]:
+        """Pin each reference to a concrete version and collect the texts it needs.
+
+        Returns the pinned references, the ``name -> text`` map the formats want
+        (dependencies before their users) and a cache key naming the exact schema ids.
+        """
+        pinned: list[SchemaReference] = []
+        texts: dict[str, str] = {}
+        key: list[Hashable] = []
+        seen: set[int] = set()
+
+        def collect(stored: StoredSchema, name: str) -> None:
+            for dep in stored.references:
+                dep_versions = (
+                    tx.subject_versions(dep.subject)
+                    if tx is not None
+                    else self._subject_versions(dep.subject)
+                )
+                found = self._find_version(dep_versions, dep.version)
+                if found is None:
+                    continue
+                dep_stored = self._schema(found.schema_id, tx)
+                if dep_stored is not None and found.schema_id not in seen:
+                    seen.add(found.schema_id)
+                    collect(dep_stored, dep.name)
+            texts.setdefault(name, stored.text)
+
+        for ref in references:
+            ref_subject = normalize_subject(ref.subject)
+            versions = (
+                tx.subject_versions(ref_subject)
+                if tx is not None
+                else self._subject_versions(ref_subject)
+            )
+            found = self._find_version(versions, ref.version)
+            stored = self._schema(found.schema_id, tx) if found is not None else None
+            if found is None or stored is None:
+                raise InvalidSchemaError(
+                    f"Invalid schema, details: reference '{ref.name}' names subject "
+                    f"'{ref.subject}' version {ref.version}, which does not exist"
+                )
+            pinned.append(SchemaReference(ref.name, ref.subject, found.version))
+            key.append((ref.name, ref.subject, found.version, found.schema_id))
+            collect(stored, ref.name)
+        return tuple(pinned), texts, tuple(key)
+
+    def parse(
+        self, request: SchemaRequest, normalize: bool, tx: StoreReader | None = None
+    ) -> ParsedSchema:
+        """Parse (cached by text and exact references) or raise 42201."""
+        try:
+            schema_type = SchemaType(request.schema_type.upper())
+        except ValueError:
+            raise InvalidSchemaError(f"Invalid schema type {request.schema_type}") from None
+        if schema_type not in SUPPORTED_TYPES:
+            raise InvalidSchemaError(f"Invalid schema type {request.schema_type}")
+        for ref in request.references:
+            # Names are stored with the schema: refused here, before any store sees one
+            # (stored references are not judged again, so old rows stay readable).
+            if not name_is_valid(ref.name):
+                raise InvalidSchemaError(
+                    f"Invalid schema, details: reference name {ref.name!a} holds a control "
+                    "character or a lone surrogate"
+                )
+        refs, texts, ref_key = self._resolve_references(request.references, tx)
+        key = ("request", schema_type, request.schema, ref_key, normalize)
+        parsed = self.cache.parsed.get(key)
+        if parsed is not None:
+            return parsed  # type: ignore[no-any-return]
+        try:
+            parsed = parse_schema(schema_type, request.schema, refs, texts)
+            if normalize:
+                parsed = parsed.normalized()
+        except FormatInvalidSchemaError as exc:
+            raise InvalidSchemaError(
+                f"Invalid schema of type {schema_type.value}, details: {exc.message}"
+            ) from None
+        self.cache.parsed.put(key, parsed)
+        return parsed
+
+    def _parsed_by_id(self, stored: StoredSchema, tx: StoreReader | None = None) -> ParsedSchema:
+        """The stored schema parsed again (for compatibility checks and ``format=``)."""
+        key = ("id", stored.id)
+        parsed = self.cache.parsed.get(key)
+        if parsed is not None:
+            return parsed  # type: ignore[no-any-return]
+        refs = tuple(SchemaReference(r.name, r.subject, r.version) for r in stored.references)
+        _, texts, _ = self._resolve_references(refs, tx)
+        try:
+            parsed = parse_schema(SchemaType(stored.schema_type), stored.text, refs, texts)
+        except FormatInvalidSchemaError as exc:  # stored by an older, laxer parser
+            raise InvalidSchemaError(
+                f"Stored schema {stored.id} no longer parses: {exc.message}"
+            ) from None
+        self.cache.parsed.put(key, parsed)
+        return parsed
+
+    def _schema_id_for(self, parsed: ParsedSchema, tx: StoreReader | None = None) -> int | None:
+        cached = self.cache.fingerprints.get(parsed.fingerprint)
+        if cached is not None:
+            return cached
+        if tx is not None:
+            found = tx.schema_id_by_fingerprint(parsed.fingerprint)
+        else:
+            with self.store.read() as reader:
+                found = reader.schema_id_by_fingerprint(parsed.fingerprint)
+        if found is not None:
+            self.cache.fingerprints.put(parsed.fingerprint, found)
+        return found
+
+    # -- responses -----------------------------------------------------------------------
+
+    def _schema_json(
+        self, item: SubjectVersion, stored: StoredSchema, fmt: str | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "subject": item.subject,
+            "version": item.version,
+            "id": stored.id,
+            "guid": schema_guid(stored.fingerprint),
+            "schemaType": stored.schema_type,
+        }
+        if stored.references:
+            body["references"] = references_json(stored.references)
+        body["schema"] = self._render(stored, fmt)
+        if item.deleted:
+            body["deleted"] = True
+        return body
+
+    def _render(self, stored: StoredSchema, fmt: str | None) -> str:
+        if not fmt:
+            return stored.text
+        return self._parsed_by_id(stored).render(fmt)
+
+    def _visible_version(
+        self, subject: str, version: int, deleted: bool, versions: Sequence[SubjectVersion]
+    ) -> SubjectVersion:
+        visible = list(versions) if deleted else live_versions(versions)
+        if not visible:
+            raise SubjectNotFoundError(subject)
+        if version == LATEST:
+            return visible[-1]
+        for item in visible:
+            if item.version == version:
+                return item
+        raise VersionNotFoundError(version)
+
+    def _stored(self, schema_id: int, tx: StoreReader | None = None) -> StoredSchema:
+        stored = self._schema(schema_id, tx)
+        assert stored is not None  # schema rows are never deleted
+        return stored
+
+    # -- deletes ------------------------------------------------------------------------
+
+    def _check_writable(self, tx: StoreReader, subject: str | None) -> None:
+        mode = self._effective_mode(subject, tx)
+        if mode in (Mode.READONLY, Mode.READONLY_OVERRIDE):
+            where = f"Subject {subject}" if subject else "The registry"
+            raise OperationNotPermittedError(
+                f"{where} in context {DEFAULT_CONTEXT} is in read-only mode"
+            )
+
+    def health(self) -> dict[str, Any]:
+        self.store.ping()
+        return {"status": "UP", "database": "UP"}

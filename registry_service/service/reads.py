@@ -1,0 +1,303 @@
+"""Reads: subjects, versions, lookups and schemas by id or GUID.
+
+The hot paths are here (``GET /schemas/ids/{id}``, ``GET /subjects/{s}/versions/latest``):
+the ``cached_*`` methods answer from the cache alone, so async routers serve hits
+without leaving the event loop; the others may read the store and run on a worker
+thread."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from registry_service.errors import (
+    SchemaNotFoundError,
+    SubjectNotFoundError,
+)
+from registry_service.service.core import ServiceCore
+from registry_service.service.values import (
+    CONTEXT_PREFIX,
+    DEFAULT_CONTEXT,
+    LATEST,
+    SUPPORTED_TYPES,
+    SchemaRequest,
+    guid_prefix,
+    live_versions,
+    normalize_subject,
+    references_json,
+    schema_guid,
+)
+from registry_service.storage import (
+    StoredSchema,
+    SubjectVersion,
+)
+
+
+class Reads(ServiceCore):
+    """Subjects, versions, lookups and schemas by id."""
+
+    def list_subjects(
+        self, prefix: str = "", deleted: bool = False, deleted_only: bool = False
+    ) -> list[str]:
+        prefix = normalize_subject(prefix)
+        if prefix in (":*:", CONTEXT_PREFIX):
+            prefix = ""
+        with self.store.read() as tx:
+            rows = tx.all_subject_versions(prefix)
+        live: set[str] = set()
+        dead: set[str] = set()
+        for row in rows:
+            (dead if row.deleted else live).add(row.subject)
+        if deleted_only:
+            return sorted(dead - live)
+        if deleted:
+            return sorted(live | dead)
+        return sorted(live)
+
+    def list_versions(
+        self,
+        subject: str,
+        deleted: bool = False,
+        deleted_only: bool = False,
+        deleted_as_negative: bool = False,
+    ) -> list[int]:
+        subject = normalize_subject(subject)
+        versions = self._subject_versions(subject)
+        if deleted_only:
+            chosen = [v for v in versions if v.deleted]
+        elif deleted or deleted_as_negative:
+            chosen = list(versions)
+        else:
+            chosen = live_versions(versions)
+        if not chosen and not (deleted_only and versions):
+            raise SubjectNotFoundError(subject)
+        if deleted_as_negative:
+            return [-v.version if v.deleted else v.version for v in chosen]
+        return [v.version for v in chosen]
+
+    def cached_version(
+        self, subject: str, version: int, deleted: bool, fmt: str | None
+    ) -> dict[str, Any] | None:
+        """``get_version`` from the cache alone; ``None`` when something must be read."""
+        versions = self.cache.get(("versions", normalize_subject(subject)))
+        if versions is None or not isinstance(versions, list):
+            return None
+        item = self._visible_version(normalize_subject(subject), version, deleted, versions)
+        stored = self.cache.schemas.get(item.schema_id)
+        if stored is None or (fmt and self.cache.parsed.get(("id", stored.id)) is None):
+            return None
+        return self._schema_json(item, stored, fmt)
+
+    def get_version(
+        self, subject: str, version: int, deleted: bool = False, fmt: str | None = None
+    ) -> dict[str, Any]:
+        subject = normalize_subject(subject)
+        item = self._visible_version(subject, version, deleted, self._subject_versions(subject))
+        stored = self._schema(item.schema_id)
+        if stored is None:
+            raise SchemaNotFoundError(item.schema_id)
+        return self._schema_json(item, stored, fmt)
+
+    def get_version_schema(
+        self, subject: str, version: int, deleted: bool = False, fmt: str | None = None
+    ) -> str:
+        return str(self.get_version(subject, version, deleted, fmt)["schema"])
+
+    def latest_with_metadata(
+        self,
+        subject: str,
+        metadata: Sequence[tuple[str, str]],
+        deleted: bool = False,
+        fmt: str | None = None,
+    ) -> dict[str, Any]:
+        """``GET /subjects/{s}/metadata?key=k&value=v``: the latest version whose metadata
+        has every ``k: v``. Schemas carry no metadata here (it is accepted on register and
+        dropped), so only a query without pairs finds one: the latest version."""
+        subject = normalize_subject(subject)
+        item = self._visible_version(subject, LATEST, deleted, self._subject_versions(subject))
+        if metadata:
+            raise SchemaNotFoundError()
+        stored = self._schema(item.schema_id)
+        if stored is None:
+            raise SchemaNotFoundError(item.schema_id)
+        return self._schema_json(item, stored, fmt)
+
+    def referenced_by(self, subject: str, version: int, deleted: bool = False) -> list[int]:
+        subject = normalize_subject(subject)
+        item = self._visible_version(subject, version, deleted, self._subject_versions(subject))
+        with self.store.read() as tx:
+            rows = tx.referrers(subject, item.version)
+        return sorted({r.schema_id for r in rows if deleted or not r.deleted})
+
+    def lookup(
+        self,
+        subject: str,
+        request: SchemaRequest,
+        normalize: bool = False,
+        deleted: bool = False,
+        fmt: str | None = None,
+    ) -> dict[str, Any]:
+        """``POST /subjects/{s}``: which version of ``subject`` holds this schema."""
+        subject = normalize_subject(subject)
+        versions = self._subject_versions(subject)
+        visible = list(versions) if deleted else live_versions(versions)
+        if not visible:
+            raise SubjectNotFoundError(subject)
+        normalize = normalize or self._effective_normalize(subject)
+        parsed = self.parse(request, normalize)
+        candidates = [parsed]
+        if not normalize:
+            candidates.append(parsed.normalized())
+        for candidate in candidates:
+            schema_id = self._schema_id_for(candidate)
+            if schema_id is None:
+                continue
+            matches = [v for v in visible if v.schema_id == schema_id]
+            if matches:
+                stored = self._schema(schema_id)
+                assert stored is not None
+                return self._schema_json(matches[-1], stored, fmt)
+        raise SchemaNotFoundError()
+
+    def cached_schema_by_id(
+        self, schema_id: int, fmt: str | None, subject: str | None, fetch_max_id: bool
+    ) -> dict[str, Any] | None:
+        """``schema_by_id`` from the cache alone; ``None`` when something must be read."""
+        if fetch_max_id:
+            return None
+        stored = self.cache.schemas.get(schema_id)
+        if stored is None or (fmt and self.cache.parsed.get(("id", schema_id)) is None):
+            return None
+        versions = None
+        if subject:
+            subject = normalize_subject(subject)
+            versions = self.cache.get(("versions", subject))
+            if not isinstance(versions, list):
+                return None
+        return self._schema_by_id_json(stored, fmt, subject, versions)
+
+    def _schema_by_id_json(
+        self,
+        stored: StoredSchema,
+        fmt: str | None,
+        subject: str | None,
+        versions: Sequence[SubjectVersion] | None,
+    ) -> dict[str, Any]:
+        body = self._schema_string_json(stored, fmt)
+        if subject and versions:
+            matches = [v for v in versions if v.schema_id == stored.id]
+            if matches:
+                chosen = (live_versions(matches) or matches)[-1]
+                body = {"subject": subject, "version": chosen.version, **body}
+        return body
+
+    def _schema_string_json(self, stored: StoredSchema, fmt: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "schemaType": stored.schema_type,
+            "guid": schema_guid(stored.fingerprint),
+        }
+        if stored.references:
+            body["references"] = references_json(stored.references)
+        body["schema"] = self._render(stored, fmt)
+        return body
+
+    def schema_by_id(
+        self,
+        schema_id: int,
+        fmt: str | None = None,
+        subject: str | None = None,
+        fetch_max_id: bool = False,
+    ) -> dict[str, Any]:
+        stored = self._schema(schema_id) if schema_id > 0 else None
+        if stored is None:
+            raise SchemaNotFoundError(schema_id)
+        versions = None
+        if subject:
+            subject = normalize_subject(subject)
+            versions = self._subject_versions(subject)
+        body = self._schema_by_id_json(stored, fmt, subject, versions)
+        if fetch_max_id:
+            with self.store.read() as tx:
+                body["maxId"] = tx.max_schema_id()
+        return body
+
+    def _schema_by_guid(self, guid: str) -> StoredSchema:
+        prefix = guid_prefix(guid)
+        schema_id = None if prefix is None else self.cache.guids.get(prefix)
+        if prefix is not None and schema_id is None:
+            with self.store.read() as tx:
+                schema_id = tx.schema_id_by_fingerprint_prefix(prefix)
+            if schema_id is not None:
+                self.cache.guids.put(prefix, schema_id)
+        stored = None if schema_id is None else self._schema(schema_id)
+        if stored is None:
+            raise SchemaNotFoundError()
+        return stored
+
+    def schema_by_guid(self, guid: str, fmt: str | None = None) -> dict[str, Any]:
+        """``GET /schemas/guids/{guid}`` (Confluent 8.x)."""
+        return self._schema_string_json(self._schema_by_guid(guid), fmt)
+
+    def ids_by_guid(self, guid: str) -> list[dict[str, Any]]:
+        """``GET /schemas/guids/{guid}/ids``: one id, in the only context there is."""
+        return [{"id": self._schema_by_guid(guid).id, "context": DEFAULT_CONTEXT}]
+
+    def schema_text_by_id(self, schema_id: int, fmt: str | None = None) -> str:
+        stored = self._schema(schema_id) if schema_id > 0 else None
+        if stored is None:
+            raise SchemaNotFoundError(schema_id)
+        return self._render(stored, fmt)
+
+    def _id_versions(
+        self, schema_id: int, subject: str | None, deleted: bool
+    ) -> list[SubjectVersion]:
+        if schema_id < 1 or self._schema(schema_id) is None:
+            raise SchemaNotFoundError(schema_id)
+        with self.store.read() as tx:
+            rows = tx.versions_by_schema_id(schema_id)
+        if subject:
+            subject = normalize_subject(subject)
+            rows = [r for r in rows if r.subject == subject]
+        rows = [r for r in rows if deleted or not r.deleted]
+        if not rows:
+            raise SchemaNotFoundError()
+        return rows
+
+    def subjects_by_id(
+        self, schema_id: int, subject: str | None = None, deleted: bool = False
+    ) -> list[str]:
+        return sorted({r.subject for r in self._id_versions(schema_id, subject, deleted)})
+
+    def versions_by_id(
+        self, schema_id: int, subject: str | None = None, deleted: bool = False
+    ) -> list[dict[str, Any]]:
+        return [
+            {"subject": r.subject, "version": r.version}
+            for r in self._id_versions(schema_id, subject, deleted)
+        ]
+
+    def list_schemas(
+        self,
+        subject_prefix: str = "",
+        deleted: bool = False,
+        latest_only: bool = False,
+    ) -> list[dict[str, Any]]:
+        prefix = normalize_subject(subject_prefix)
+        if prefix in (":*:", CONTEXT_PREFIX):
+            prefix = ""
+        with self.store.read() as tx:
+            rows = [r for r in tx.all_subject_versions(prefix) if deleted or not r.deleted]
+        if latest_only:
+            latest: dict[str, SubjectVersion] = {}
+            for row in rows:
+                latest[row.subject] = row
+            rows = list(latest.values())
+        result = []
+        for row in rows:
+            stored = self._schema(row.schema_id)
+            if stored is not None:
+                result.append(self._schema_json(row, stored))
+        return result
+
+    def schema_types(self) -> list[str]:
+        return [t.value for t in SUPPORTED_TYPES]

@@ -1,0 +1,394 @@
+"""Registration: ``POST /subjects/{s}/versions``, the one write on the hot path.
+
+Identity: a schema's ``fingerprint`` (type + canonical text + references, computed by
+the formats) names one global id. Registering looks the fingerprint up; only a schema
+never seen before gets ``max(id) + 1``. The id and the version number are taken inside
+``Store.write()``, which excludes every other writer in every process, so they cannot
+race. What decides whether a registration may write at all (parsing, mode, version
+rules, compatibility) runs before the lock on the cached snapshot of the subject, and
+runs again under the lock only if another write has landed since; a subject not cached
+is read and judged under the lock (``register``). Registrations that wait for the lock
+together share one transaction (``group_commit.GroupCommit``)."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from registry_service.errors import (
+    ImportIdMismatchError,
+    IncompatibleSchemaError,
+    InvalidSchemaError,
+    InvalidVersionError,
+    OperationNotPermittedError,
+    RegistryError,
+)
+from registry_service.formats import (
+    CompatibilityLevel,
+    ParsedSchema,
+    SchemaType,
+    check_compatibility,
+    compatibility_messages,
+)
+from registry_service.group_commit import GroupCommit
+from registry_service.service.core import ScopeSettings, ServiceCore, SubjectSnapshot
+from registry_service.service.values import (
+    DEFAULT_CONTEXT,
+    LATEST,
+    SchemaRequest,
+    check_subject,
+    live_versions,
+    normalize_subject,
+    references_json,
+    schema_guid,
+)
+from registry_service.settings import Mode, Settings
+from registry_service.storage import (
+    Store,
+    StoredReference,
+    StoredSchema,
+    StoreReader,
+    StoreWriter,
+    SubjectVersion,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Registered:
+    """What a registration's write did: the answer, the subject's settings and versions
+    as of that write (for the cache), and the schema if it was inserted as a new row."""
+
+    subject: str
+    body: dict[str, Any]
+    versions: list[SubjectVersion]
+    settings: ScopeSettings
+    inserted: tuple[StoredSchema, ParsedSchema] | None
+
+
+class Registration(ServiceCore):
+    """Registering schemas under subjects, in group-committed transactions."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        super().__init__(store, settings)
+        # shared by one transaction's registrations: the subjects they wrote
+        self._registrations: GroupCommit[_Registered, set[str]] = GroupCommit(
+            store, self._registrations_committed, self._registrations_rolled_back, set, bool
+        )
+
+    @staticmethod
+    def _live_version_with(
+        versions: Sequence[SubjectVersion], schema_id: int, version: int | None = None
+    ) -> SubjectVersion | None:
+        """The newest live version holding ``schema_id`` (numbered ``version``, if that is
+        a number), or None."""
+        for item in reversed(versions):
+            if (
+                item.schema_id == schema_id
+                and not item.deleted
+                and version in (None, LATEST, item.version)
+            ):
+                return item
+        return None
+
+    @staticmethod
+    def _register_json(item: SubjectVersion, stored: StoredSchema) -> dict[str, Any]:
+        """Confluent 7.5+'s register answer without ``schema``.
+
+        confluent-kafka caches the ``schema`` of a register answer as *the* schema of
+        that id and serves it to its deserializers, which need Protobuf as a base64
+        descriptor; without the field it caches the schema it sent, which is right.
+        """
+        body: dict[str, Any] = {
+            "id": stored.id,
+            "guid": schema_guid(stored.fingerprint),
+            "version": item.version,
+            "schemaType": stored.schema_type,
+        }
+        if stored.references:
+            body["references"] = references_json(stored.references)
+        return body
+
+    def cached_register(
+        self, subject: str, request: SchemaRequest, normalize: bool
+    ) -> dict[str, Any] | None:
+        """The answer for re-registering a known schema, from the cache alone, or None."""
+        if request.id is not None or request.version not in (None, LATEST) or request.references:
+            return None
+        subject = normalize_subject(subject)
+        versions = self.cache.get(("versions", subject))
+        if not isinstance(versions, list) or not versions:
+            return None
+        settings = self.cache.get(("settings", subject))
+        if not isinstance(settings, ScopeSettings):
+            return None  # not cached: the normalize setting is unknown
+        normalize = normalize or settings.normalize
+        try:
+            schema_type = SchemaType(request.schema_type.upper())
+        except ValueError:
+            return None
+        parsed = self.cache.parsed.get(("request", schema_type, request.schema, (), normalize))
+        if parsed is None:
+            return None
+        schema_id = self.cache.fingerprints.get(parsed.fingerprint)
+        if schema_id is None:
+            return None
+        for item in reversed(versions):
+            if item.schema_id == schema_id and not item.deleted:
+                stored = self.cache.schemas.get(schema_id)
+                if stored is None:
+                    return None
+                return self._register_json(item, stored)
+        return None
+
+    def register(
+        self, subject: str, request: SchemaRequest, normalize: bool = False
+    ) -> dict[str, Any]:
+        """``POST /subjects/{s}/versions``; see the module docstring for the identity rule.
+
+        For a subject the cache holds, everything that does not need the write lock
+        happens before it, on that snapshot: parsing, finding the schema's id, the mode
+        and version rules and the compatibility check. Under the lock the subject is
+        read and judged again only if another write has landed since the snapshot was
+        taken (``StoreWriter.new_generation``); otherwise the locked part is at most one
+        query for the schema's id and the next free id, and the inserts. A refusal made
+        on the snapshot is given only if the database is still at the snapshot's
+        generation, so it is never based on a stale cache. A subject the cache does not
+        hold is read and judged under the lock only. The locked part runs in a group of
+        registrations that share one transaction (``GroupCommit``).
+        """
+        subject = check_subject(subject)
+        snapshot = self._cached_snapshot(subject)
+        version = None  # None: judged under the lock
+        if snapshot is None:
+            # Not cached: judged under the lock on what the transaction reads (one query),
+            # rather than on a read made before it that a busy registry would mostly
+            # find stale by then and have to make again.
+            parsed = self.parse(request, normalize)
+        else:
+            parsed = self.parse(request, normalize or snapshot.settings.normalize)
+            schema_id = None
+            if request.id is None and live_versions(snapshot.versions):
+                schema_id = self._schema_id_for(parsed)
+            if schema_id is not None and request.version in (None, LATEST):
+                existing = self._live_version_with(snapshot.versions, schema_id)
+                if existing is not None:
+                    return self._register_json(existing, self._stored(existing.schema_id))
+            if request.id is None:  # imports are judged under the lock only
+                try:
+                    plan = self._plan_registration(subject, request, parsed, snapshot, schema_id)
+                except RegistryError:
+                    if self.store.generation() == snapshot.generation:
+                        raise
+                    plan = None  # the snapshot has aged: judged again under the lock
+                    snapshot = None
+                    parsed = self.parse(request, normalize)
+                if isinstance(plan, SubjectVersion):
+                    return self._register_json(plan, self._stored(plan.schema_id))
+                version = plan
+        outcome = self._registrations.run(
+            lambda tx, written: self._register_locked(
+                tx, written, subject, request, normalize, parsed, snapshot, version
+            )
+        )
+        return outcome.body
+
+    def _registrations_committed(
+        self, generation: int, outcomes: list[_Registered], wrote: bool
+    ) -> None:
+        """Runs once a group of registrations (``GroupCommit``) has committed, before
+        any of them is answered: each changed its own subject's versions only. (When
+        none wrote anything, the transaction was rolled back and ``generation`` is the
+        one its reads saw.)"""
+        changed: dict[Hashable, Any] = {}
+        for outcome in outcomes:  # in the order they ran: a later one's view is newer
+            changed[("versions", outcome.subject)] = outcome.versions
+            changed[("settings", outcome.subject)] = outcome.settings
+        if wrote:
+            self.cache.advance(generation, changed)
+        else:
+            self.cache.confirm(generation, changed)
+        for outcome in outcomes:
+            if outcome.inserted is None:
+                continue
+            stored, parsed = outcome.inserted
+            self._remember(stored)  # committed now: registering it again is a cache hit
+            if parsed.schema_type is SchemaType.AVRO:
+                # An Avro schema parsed from the stored text is this same tree, so later
+                # compatibility checks need not parse it again. (Not Protobuf: from a
+                # base64 descriptor the stored text compiles to a descriptor that may
+                # differ in detail, and ``format=serialized`` must not depend on who
+                # registered.)
+                self.cache.parsed.put(("id", stored.id), parsed)
+
+    def _registrations_rolled_back(self, several: bool) -> None:
+        self.cache.invalidate()
+        if several:
+            self.cache.forget_schemas()
+
+    def _plan_registration(
+        self,
+        subject: str,
+        request: SchemaRequest,
+        parsed: ParsedSchema,
+        snapshot: SubjectSnapshot,
+        schema_id: int | None,
+        tx: StoreReader | None = None,
+    ) -> SubjectVersion | int:
+        """What registering ``parsed`` under ``subject`` comes to on ``snapshot``: the live
+        version that already holds it (answered as it is), or the number of the version
+        to create. Raises the refusals (mode, version rules, import ids, compatibility).
+
+        ``schema_id`` is the schema's id if it is stored; None when it is not, or when
+        it was not looked up because no live version could hold it. Reads nothing but
+        stored schemas (immutable), so its verdict holds as long as the snapshot does.
+        """
+        if request.id is None and schema_id is not None:
+            # Re-registering what the subject holds writes nothing: answered in any mode.
+            existing = self._live_version_with(snapshot.versions, schema_id, request.version)
+            if existing is not None:
+                return existing
+        mode = snapshot.settings.mode
+        if mode in (Mode.READONLY, Mode.READONLY_OVERRIDE):
+            raise OperationNotPermittedError(
+                f"Subject {subject} in context {DEFAULT_CONTEXT} is in read-only mode"
+            )
+        if request.id is not None and mode is not Mode.IMPORT:
+            raise OperationNotPermittedError(
+                f"Subject {subject} in context {DEFAULT_CONTEXT} is not in import mode"
+            )
+        if request.id is None and mode is not Mode.READWRITE:
+            raise OperationNotPermittedError(
+                f"Subject {subject} in context {DEFAULT_CONTEXT} is not in read-write mode"
+            )
+        importing = mode is Mode.IMPORT
+        if request.version is not None and request.version != LATEST and request.version < 1:
+            raise InvalidVersionError(str(request.version))
+        versions = snapshot.versions
+        if request.id is not None:
+            if request.id < 1:
+                raise InvalidSchemaError(f"Invalid schema id {request.id}")
+            holder = self._schema(request.id, tx)
+            if holder is not None and holder.fingerprint != parsed.fingerprint:
+                raise OperationNotPermittedError(
+                    f"Overwrite new schema with id {request.id} in context "
+                    f"{DEFAULT_CONTEXT} is not permitted."
+                )
+            if schema_id is not None and schema_id != request.id:
+                raise ImportIdMismatchError()
+            schema_id = request.id
+
+        if schema_id is not None:
+            existing = self._live_version_with(versions, schema_id, request.version)
+            if existing is not None:
+                return existing
+
+        if not importing:
+            level = snapshot.settings.level
+            if level is not CompatibilityLevel.NONE and live_versions(versions):
+                previous = self._previous(
+                    versions if level.transitive else live_versions(versions)[-1:], tx
+                )
+                errors = check_compatibility(level, parsed, previous)
+                if errors:
+                    raise IncompatibleSchemaError(subject, compatibility_messages(level, errors))
+
+        next_version = (versions[-1].version + 1) if versions else 1
+        if request.version in (None, LATEST):
+            return next_version
+        assert request.version is not None
+        if importing:
+            if any(v.version == request.version for v in versions):
+                raise OperationNotPermittedError(
+                    f"Version {request.version} of subject {subject} already exists and "
+                    "cannot be overwritten"
+                )
+            return request.version
+        if request.version != next_version:
+            raise InvalidSchemaError("Version is not one more than previous version")
+        return next_version
+
+    def _register_locked(
+        self,
+        tx: StoreWriter,
+        written: set[str],
+        subject: str,
+        request: SchemaRequest,
+        normalize: bool,
+        parsed: ParsedSchema,
+        snapshot: SubjectSnapshot | None,
+        version: int | None,
+    ) -> _Registered:
+        """The write lock's part of ``register``, run by ``GroupCommit`` (``written``: the
+        subjects registrations before this one in the same transaction wrote; what they
+        inserted, the transaction's own reads see).
+        ``version`` is the verdict of ``_plan_registration`` on ``snapshot``, or None
+        when it must be judged here (always when there is no snapshot). Refuses only
+        before writing anything."""
+        if (
+            snapshot is not None
+            and tx.new_generation == snapshot.generation + 1
+            and subject not in written
+        ):
+            # The snapshot still holds: no commit since, and this subject untouched by
+            # the transaction so far.
+            schema_id = self.cache.fingerprints.get(parsed.fingerprint)
+            max_id = None
+            if schema_id is None:
+                schema_id, max_id = tx.schema_id_and_max_id(parsed.fingerprint)
+        else:  # no snapshot, or a write landed after it: judge on what is there now
+            used = normalize or (snapshot is not None and snapshot.settings.normalize)
+            state = tx.subject_state(subject, parsed.fingerprint)
+            snapshot = self._snapshot_of(subject, state)
+            schema_id, max_id = state.schema_id, state.max_schema_id
+            wanted = normalize or snapshot.settings.normalize
+            if wanted != used:
+                parsed = self.parse(request, wanted, tx)
+                schema_id, max_id = tx.schema_id_and_max_id(parsed.fingerprint)
+            version = None
+        if version is None:
+            plan = self._plan_registration(subject, request, parsed, snapshot, schema_id, tx)
+            if isinstance(plan, SubjectVersion):
+                body = self._register_json(plan, self._stored(plan.schema_id, tx))
+                return _Registered(subject, body, snapshot.versions, snapshot.settings, None)
+            version = plan
+        if request.id is not None:
+            schema_id = request.id
+        stored = None if schema_id is None else self._schema(schema_id, tx)
+        if stored is None:
+            if schema_id is None:
+                assert max_id is not None  # looked up with the fingerprint
+                schema_id = max_id + 1
+            stored = StoredSchema(
+                schema_id,
+                parsed.schema_type.value,
+                parsed.fingerprint,
+                parsed.text,
+                tuple(StoredReference(r.name, r.subject, r.version) for r in parsed.references),
+            )
+            tx.insert_schema(
+                stored.id, stored.schema_type, stored.fingerprint, stored.text, stored.references
+            )
+            inserted: tuple[StoredSchema, ParsedSchema] | None = (stored, parsed)
+        else:
+            inserted = None
+        # A soft-deleted older version with the same id is superseded by the new one.
+        superseded = [
+            item
+            for item in snapshot.versions
+            if item.deleted
+            and item.schema_id == stored.id
+            and not tx.referrers(subject, item.version)
+        ]
+        for item in superseded:
+            tx.remove_version(subject, item.version)
+        tx.insert_version(subject, version, stored.id)
+        written.add(subject)
+        created = SubjectVersion(subject, version, stored.id, False)
+        versions = sorted(
+            [v for v in snapshot.versions if v not in superseded] + [created],
+            key=lambda v: v.version,
+        )
+        return _Registered(
+            subject, self._register_json(created, stored), versions, snapshot.settings, inserted
+        )
