@@ -42,6 +42,7 @@ Hierarchy::
     │   ├── ImportIdMismatchError          42207
     │   ├── InvalidSubjectError            42208
     │   ├── SchemaTooLargeError            42209
+    │   ├── InvalidRuleSetError            42210
     │   ├── ContextNotEmptyError           42211
     │   ├── AssociationsNotSupportedError  42212
     │   └── RequestValidationFailed        422 (malformed JSON, wrong types)
@@ -283,6 +284,17 @@ class SchemaTooLargeError(UnprocessableError):
             f"Schema is too large: {size_bytes} bytes of UTF-8, more than the {limit_bytes} "
             "bytes this registry accepts (setting REGCAST_MAX_SCHEMA_BYTES)"
         )
+
+
+class InvalidRuleSetError(UnprocessableError):
+    """A ``ruleSet`` (in a register body, or a config's default/override) that Confluent's
+    ``RuleSet.validate`` would refuse: a rule without a valid name or a type, a duplicate
+    name, a mode that does not fit its list."""
+
+    error_code = 42210
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid rule set: {reason}")
 
 
 class ContextNotEmptyError(UnprocessableError):

@@ -288,9 +288,15 @@ class HotPaths:
 
 
 def _is_plain(request: SchemaRequest) -> bool:
-    """Whether the shortcut takes a registration: no references, id or version (other
-    than latest); the router handles the rest."""
-    return not request.references and request.id is None and request.version in (None, LATEST)
+    """Whether the shortcut takes a registration: no references, id, version (other
+    than latest), metadata or rule set; the router handles the rest."""
+    return (
+        not request.references
+        and request.id is None
+        and request.version in (None, LATEST)
+        and request.metadata is None
+        and request.rule_set is None
+    )
 
 
 def _content_length(scope: dict[str, Any]) -> int | None:

@@ -3,8 +3,8 @@
 Bodies are parsed here rather than by FastAPI's body binding because Confluent clients
 send ``application/vnd.schemaregistry.v1+json``, ``application/json`` and sometimes
 ``application/octet-stream``, and every failure must be a 422 with Confluent's body,
-never a 500. Unknown properties are ignored (newer clients send ``metadata``,
-``ruleSet``, ``schemaTagsToAdd``...).
+never a 500. Unknown properties are ignored (newer clients send ``schemaTagsToAdd``...);
+``metadata`` and ``ruleSet`` are validated here (``service.data_contracts``).
 
 ``schema_request_from_json`` is the one judgement of a register / lookup /
 compatibility body: the routers call it (``read_schema_request``) and so does the
@@ -31,6 +31,12 @@ from registry_service.errors import (
 )
 from registry_service.formats import SchemaReference
 from registry_service.service import SchemaRequest
+from registry_service.service.data_contracts import (
+    CONFIG_KEYS,
+    ContractDefaults,
+    metadata_from_json,
+    rule_set_from_json,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -86,6 +92,8 @@ class RegisterSchemaRequest(BaseModel):
             ),
             version=self.version,
             id=self.id,
+            metadata=metadata_from_json(self.metadata),
+            rule_set=rule_set_from_json(self.rule_set),
         )
 
 
@@ -97,6 +105,17 @@ class ConfigUpdateRequest(BaseModel):
     compatibility: Any = None
     compatibilityLevel: Any = None  # the wire name
     normalize: bool | None = None
+    defaultMetadata: Any = None
+    overrideMetadata: Any = None
+    defaultRuleSet: Any = None
+    overrideRuleSet: Any = None
+
+    def contract_defaults(self) -> ContractDefaults | None:
+        """The data-contract fields of the body, validated; None when it sets none."""
+        body = {key: getattr(self, key) for key in CONFIG_KEYS}
+        if all(value is None for value in body.values()):
+            return None
+        return ContractDefaults.from_request(body)
 
     @property
     def level(self) -> Any:

@@ -37,7 +37,13 @@ async def get_global(
 async def put_global(request: Request) -> Response:
     body = await read_body(request, ConfigUpdateRequest)
     return json_response(
-        await run_in_threadpool(service_of(request).put_config, None, body.level, body.normalize)
+        await run_in_threadpool(
+            service_of(request).put_config,
+            None,
+            body.level,
+            body.normalize,
+            body.contract_defaults(),
+        )
     )
 
 
@@ -62,7 +68,11 @@ async def put_subject(request: Request, subject: str) -> Response:
     body = await read_body(request, ConfigUpdateRequest)
     return json_response(
         await run_in_threadpool(
-            service_of(request).put_config, _scope(subject), body.level, body.normalize
+            service_of(request).put_config,
+            _scope(subject),
+            body.level,
+            body.normalize,
+            body.contract_defaults(),
         )
     )
 

@@ -16,6 +16,7 @@ from registry_service.formats import (
     CompatibilityLevel,
 )
 from registry_service.service.core import ServiceCore
+from registry_service.service.data_contracts import ContractDefaults
 from registry_service.service.values import (
     check_subject,
     live_versions,
@@ -40,6 +41,8 @@ class ConfigAndMode(ServiceCore):
         }
         if record is not None and record.normalize is not None:
             body["normalize"] = record.normalize
+        if record is not None and record.contract_defaults:
+            body.update(record.contract_defaults)
         return body
 
     def get_config(self, subject: str | None, default_to_global: bool = False) -> dict[str, Any]:
@@ -60,6 +63,9 @@ class ConfigAndMode(ServiceCore):
                 record.normalize
                 if record.normalize is not None
                 else (global_record.normalize if global_record else None),
+                {**(global_record.contract_defaults or {}), **(record.contract_defaults or {})}
+                if global_record is not None
+                else record.contract_defaults,
             )
             return self._config_json(merged, default)
         if record.compatibility_level is None:
@@ -71,8 +77,13 @@ class ConfigAndMode(ServiceCore):
         return self._config_json(record, default)
 
     def put_config(
-        self, subject: str | None, level: object, normalize: bool | None
+        self,
+        subject: str | None,
+        level: object,
+        normalize: bool | None,
+        contract_defaults: ContractDefaults | None = None,
     ) -> dict[str, Any]:
+        """``PUT /config[/{s}]``: the fields given replace those stored, the others stay."""
         parsed_level = parse_level(level) if level is not None else None
         scope = check_subject(subject) if subject else GLOBAL_SCOPE
         with self._write() as tx:
@@ -83,6 +94,11 @@ class ConfigAndMode(ServiceCore):
                 if parsed_level is not None
                 else (current.compatibility_level if current else None),
                 normalize if normalize is not None else (current.normalize if current else None),
+                {
+                    **((current.contract_defaults or {}) if current else {}),
+                    **(contract_defaults.to_json() if contract_defaults else {}),
+                }
+                or None,
             )
             tx.put_config(scope, record)
         body: dict[str, Any] = {}
@@ -90,6 +106,8 @@ class ConfigAndMode(ServiceCore):
             body["compatibility"] = parsed_level.value
         if normalize is not None:
             body["normalize"] = normalize
+        if contract_defaults is not None:
+            body.update(contract_defaults.to_json())
         return body
 
     def delete_config(self, subject: str | None) -> dict[str, Any]:

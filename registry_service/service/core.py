@@ -34,6 +34,11 @@ from registry_service.formats import (
 from registry_service.formats import (
     InvalidSchemaError as FormatInvalidSchemaError,
 )
+from registry_service.service.data_contracts import (
+    ContractDefaults,
+    contract_json,
+    format_schema,
+)
 from registry_service.service.values import (
     DEFAULT_CONTEXT,
     LATEST,
@@ -65,6 +70,8 @@ class ScopeSettings:
     level: CompatibilityLevel
     normalize: bool
     mode: Mode
+    contract_defaults: ContractDefaults | None = None
+    """The config's default and override metadata and rule sets, field by field."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,15 +244,19 @@ class ServiceCore:
         level = self.settings.compatibility_level
         normalize: bool | None = None
         mode = self.settings.mode
+        defaults: ContractDefaults | None = None
         for scope in reversed(scopes):  # global first, the subject's own overrides it
             record = configs.get(scope)
+            if record is not None and record.contract_defaults:
+                own = ContractDefaults.from_stored(record.contract_defaults)
+                defaults = own.over(defaults) if own is not None else defaults
             if record is not None and record.compatibility_level:
                 level = CompatibilityLevel(record.compatibility_level)
             if record is not None and record.normalize is not None:
                 normalize = record.normalize
             if scope in modes:
                 mode = Mode(modes[scope])
-        return ScopeSettings(level, bool(normalize), mode)
+        return ScopeSettings(level, bool(normalize), mode, defaults)
 
     def _effective_level(
         self, subject: str | None, tx: StoreReader | None = None
@@ -397,6 +408,8 @@ class ServiceCore:
         }
         if stored.references:
             body["references"] = references_json(stored.references)
+        if stored.metadata is not None or stored.rule_set is not None:
+            contract_json(stored.metadata, stored.rule_set, body)
         body["schema"] = self._render(stored, fmt)
         if item.deleted:
             body["deleted"] = True
@@ -419,6 +432,25 @@ class ServiceCore:
             if item.version == version:
                 return item
         raise VersionNotFoundError(version)
+
+    def _version_ignoring_contract(
+        self,
+        versions: Sequence[SubjectVersion],
+        parsed: ParsedSchema,
+        tx: StoreReader | None = None,
+    ) -> SubjectVersion | None:
+        """The newest of ``versions`` holding ``parsed``'s schema with a data contract
+        (any), or None. Only versions registered with a contract are parsed again: the
+        others would have matched by identity."""
+        fingerprint = format_schema(parsed).fingerprint
+        stored = self._schemas([v.schema_id for v in versions], tx)
+        for item in reversed(versions):
+            found = stored.get(item.schema_id)
+            if found is None or (found.metadata is None and found.rule_set is None):
+                continue
+            if self._parsed_by_id(found, tx).fingerprint == fingerprint:
+                return item
+        return None
 
     def _stored(self, schema_id: int, tx: StoreReader | None = None) -> StoredSchema:
         stored = self._schema(schema_id, tx)

@@ -15,10 +15,15 @@ from registry_service.errors import (
     SubjectNotFoundError,
 )
 from registry_service.service.core import ServiceCore
+from registry_service.service.data_contracts import (
+    Contract,
+    contract_json,
+    has_properties,
+    with_contract,
+)
 from registry_service.service.values import (
     CONTEXT_PREFIX,
     DEFAULT_CONTEXT,
-    LATEST,
     SUPPORTED_TYPES,
     SchemaRequest,
     guid_prefix,
@@ -110,17 +115,20 @@ class Reads(ServiceCore):
         deleted: bool = False,
         fmt: str | None = None,
     ) -> dict[str, Any]:
-        """``GET /subjects/{s}/metadata?key=k&value=v``: the latest version whose metadata
-        has every ``k: v``. Schemas carry no metadata here (it is accepted on register and
-        dropped), so only a query without pairs finds one: the latest version."""
+        """``GET /subjects/{s}/metadata?key=k&value=v``: the newest version whose metadata
+        properties hold every ``k: v`` (Confluent's ``getLatestWithMetadata``: a version
+        without metadata matches no query, not even one without pairs)."""
         subject = normalize_subject(subject)
-        item = self._visible_version(subject, LATEST, deleted, self._subject_versions(subject))
-        if metadata:
-            raise SchemaNotFoundError()
-        stored = self._schema(item.schema_id)
-        if stored is None:
-            raise SchemaNotFoundError(item.schema_id)
-        return self._schema_json(item, stored, fmt)
+        versions = self._subject_versions(subject)
+        visible = list(versions) if deleted else live_versions(versions)
+        if not visible:
+            raise SubjectNotFoundError(subject)
+        stored = self._schemas([v.schema_id for v in visible])
+        for item in reversed(visible):
+            found = stored.get(item.schema_id)
+            if found is not None and has_properties(found.metadata, metadata):
+                return self._schema_json(item, found, fmt)
+        raise SchemaNotFoundError()
 
     def referenced_by(self, subject: str, version: int, deleted: bool = False) -> list[int]:
         subject = normalize_subject(subject)
@@ -137,7 +145,12 @@ class Reads(ServiceCore):
         deleted: bool = False,
         fmt: str | None = None,
     ) -> dict[str, Any]:
-        """``POST /subjects/{s}``: which version of ``subject`` holds this schema."""
+        """``POST /subjects/{s}``: which version of ``subject`` holds this schema.
+
+        With ``metadata`` or ``ruleSet`` in the request only a version with exactly those
+        matches; without, a version holding the same schema with any contract does too
+        (newest first), as Confluent's ``canLookup`` lets a client that knows nothing of
+        data contracts find the version it registered."""
         subject = normalize_subject(subject)
         versions = self._subject_versions(subject)
         visible = list(versions) if deleted else live_versions(versions)
@@ -145,9 +158,10 @@ class Reads(ServiceCore):
             raise SubjectNotFoundError(subject)
         normalize = normalize or self._effective_normalize(subject)
         parsed = self.parse(request, normalize)
-        candidates = [parsed]
+        requested = Contract(request.metadata, request.rule_set)
+        candidates = [with_contract(parsed, requested)]
         if not normalize:
-            candidates.append(parsed.normalized())
+            candidates.append(with_contract(parsed.normalized(), requested))
         for candidate in candidates:
             schema_id = self._schema_id_for(candidate)
             if schema_id is None:
@@ -157,6 +171,11 @@ class Reads(ServiceCore):
                 stored = self._schema(schema_id)
                 assert stored is not None
                 return self._schema_json(matches[-1], stored, fmt)
+        if not requested:
+            for candidate in candidates:
+                item = self._version_ignoring_contract(visible, candidate)
+                if item is not None:
+                    return self._schema_json(item, self._stored(item.schema_id), fmt)
         raise SchemaNotFoundError()
 
     def cached_schema_by_id(
@@ -198,6 +217,8 @@ class Reads(ServiceCore):
         }
         if stored.references:
             body["references"] = references_json(stored.references)
+        if stored.metadata is not None or stored.rule_set is not None:
+            contract_json(stored.metadata, stored.rule_set, body)
         body["schema"] = self._render(stored, fmt)
         return body
 

@@ -33,6 +33,14 @@ from registry_service.formats import (
 )
 from registry_service.group_commit import GroupCommit
 from registry_service.service.core import ScopeSettings, ServiceCore, SubjectSnapshot
+from registry_service.service.data_contracts import (
+    Contract,
+    contract_json,
+    contract_of,
+    effective_contract,
+    format_schema,
+    with_contract,
+)
 from registry_service.service.values import (
     DEFAULT_CONTEXT,
     LATEST,
@@ -107,21 +115,29 @@ class Registration(ServiceCore):
         }
         if stored.references:
             body["references"] = references_json(stored.references)
+        if stored.metadata is not None or stored.rule_set is not None:
+            contract_json(stored.metadata, stored.rule_set, body)
         return body
 
     def cached_register(
         self, subject: str, request: SchemaRequest, normalize: bool
     ) -> dict[str, Any] | None:
         """The answer for re-registering a known schema, from the cache alone, or None."""
-        if request.id is not None or request.version not in (None, LATEST) or request.references:
+        if (
+            request.id is not None
+            or request.version not in (None, LATEST)
+            or request.references
+            or request.metadata is not None
+            or request.rule_set is not None
+        ):
             return None
         subject = normalize_subject(subject)
         versions = self.cache.get(("versions", subject))
         if not isinstance(versions, list) or not versions:
             return None
         settings = self.cache.get(("settings", subject))
-        if not isinstance(settings, ScopeSettings):
-            return None  # not cached: the normalize setting is unknown
+        if not isinstance(settings, ScopeSettings) or settings.contract_defaults is not None:
+            return None  # not cached (normalize unknown), or the config adds a contract
         normalize = normalize or settings.normalize
         try:
             schema_type = SchemaType(request.schema_type.upper())
@@ -170,10 +186,9 @@ class Registration(ServiceCore):
             schema_id = None
             if request.id is None and live_versions(snapshot.versions):
                 schema_id = self._schema_id_for(parsed)
-            if schema_id is not None and request.version in (None, LATEST):
-                existing = self._live_version_with(snapshot.versions, schema_id)
-                if existing is not None:
-                    return self._register_json(existing, self._stored(existing.schema_id))
+            existing, parsed, schema_id = self._judge_existing(request, parsed, snapshot, schema_id)
+            if existing is not None:
+                return self._register_json(existing, self._stored(existing.schema_id))
             if request.id is None:  # imports are judged under the lock only
                 try:
                     plan = self._plan_registration(subject, request, parsed, snapshot, schema_id)
@@ -192,6 +207,65 @@ class Registration(ServiceCore):
             )
         )
         return outcome.body
+
+    def _judge_existing(
+        self,
+        request: SchemaRequest,
+        parsed: ParsedSchema,
+        snapshot: SubjectSnapshot,
+        schema_id: int | None,
+        tx: StoreReader | None = None,
+    ) -> tuple[SubjectVersion | None, ParsedSchema, int | None]:
+        """Confluent's register fast path, then the data contract.
+
+        A plain request (no id, no version, no metadata or rule set, and no contract
+        defaults in the config) for a schema a live version holds is answered with that
+        version: the one with this identity (``schema_id``, looked up by the caller), or
+        else the newest holding the same schema with any contract. Otherwise the schema
+        gets the contract it will be stored with (``data_contracts.effective_contract``)
+        and the id of that identity, if stored. Returns the version to answer with (or
+        None), the schema to register and its id."""
+        if (
+            request.id is None
+            and request.version in (None, LATEST)
+            and request.metadata is None
+            and request.rule_set is None
+            and snapshot.settings.contract_defaults is None
+        ):
+            live = live_versions(snapshot.versions)
+            existing = None if schema_id is None else self._live_version_with(live, schema_id)
+            if existing is None and live:
+                existing = self._version_ignoring_contract(live, parsed, tx)
+            if existing is not None:
+                return existing, parsed, schema_id
+        contract = self._contract_for(request, snapshot, tx)
+        if not contract:
+            return None, parsed, schema_id
+        contracted = with_contract(parsed, contract)
+        return None, contracted, self._schema_id_for(contracted, tx)
+
+    def _contract_for(
+        self, request: SchemaRequest, snapshot: SubjectSnapshot, tx: StoreReader | None
+    ) -> Contract:
+        """The metadata and rule set a registration on ``snapshot`` stores: the request's
+        alone in IMPORT mode (Confluent populates nothing there), else merged with the
+        latest live version's and the config's (``effective_contract``)."""
+        requested = Contract(request.metadata, request.rule_set)
+        if snapshot.settings.mode is Mode.IMPORT:
+            return requested
+        live = live_versions(snapshot.versions)
+        previous = None
+        if live:
+            stored = self._stored(live[-1].schema_id, tx)
+            if stored.metadata is not None or stored.rule_set is not None:
+                previous = Contract(stored.metadata, stored.rule_set)
+        defaults = snapshot.settings.contract_defaults
+        if not requested and previous is None and defaults is None:
+            return requested
+        next_version = snapshot.versions[-1].version + 1 if snapshot.versions else 1
+        return effective_contract(
+            requested, previous, defaults, next_version, request.version is not None
+        )
 
     def _registrations_committed(
         self, generation: int, outcomes: list[_Registered], wrote: bool
@@ -219,7 +293,7 @@ class Registration(ServiceCore):
                 # base64 descriptor the stored text compiles to a descriptor that may
                 # differ in detail, and ``format=serialized`` must not depend on who
                 # registered.)
-                self.cache.parsed.put(("id", stored.id), parsed)
+                self.cache.parsed.put(("id", stored.id), format_schema(parsed))
 
     def _registrations_rolled_back(self, several: bool) -> None:
         self.cache.invalidate()
@@ -338,6 +412,7 @@ class Registration(ServiceCore):
                 schema_id, max_id = tx.schema_id_and_max_id(parsed.fingerprint)
         else:  # no snapshot, or a write landed after it: judge on what is there now
             used = normalize or (snapshot is not None and snapshot.settings.normalize)
+            parsed = format_schema(parsed)
             state = tx.subject_state(subject, parsed.fingerprint)
             snapshot = self._snapshot_of(subject, state)
             schema_id, max_id = state.schema_id, state.max_schema_id
@@ -345,6 +420,12 @@ class Registration(ServiceCore):
             if wanted != used:
                 parsed = self.parse(request, wanted, tx)
                 schema_id, max_id = tx.schema_id_and_max_id(parsed.fingerprint)
+            existing, parsed, schema_id = self._judge_existing(
+                request, parsed, snapshot, schema_id, tx
+            )
+            if existing is not None:
+                body = self._register_json(existing, self._stored(existing.schema_id, tx))
+                return _Registered(subject, body, snapshot.versions, snapshot.settings, None)
             version = None
         if version is None:
             plan = self._plan_registration(subject, request, parsed, snapshot, schema_id, tx)
@@ -365,9 +446,17 @@ class Registration(ServiceCore):
                 parsed.fingerprint,
                 parsed.text,
                 tuple(StoredReference(r.name, r.subject, r.version) for r in parsed.references),
+                contract_of(parsed).metadata,
+                contract_of(parsed).rule_set,
             )
             tx.insert_schema(
-                stored.id, stored.schema_type, stored.fingerprint, stored.text, stored.references
+                stored.id,
+                stored.schema_type,
+                stored.fingerprint,
+                stored.text,
+                stored.references,
+                stored.metadata,
+                stored.rule_set,
             )
             inserted: tuple[StoredSchema, ParsedSchema] | None = (stored, parsed)
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from registry_service.errors import (
@@ -48,6 +48,10 @@ class SchemaRequest:
     references: tuple[SchemaReference, ...] = ()
     version: int | None = None
     id: int | None = None
+    metadata: dict[str, Any] | None = field(default=None, hash=False)
+    """Validated and sorted (``data_contracts.metadata_from_json``); None when absent."""
+    rule_set: dict[str, Any] | None = field(default=None, hash=False)
+    """Validated (``data_contracts.rule_set_from_json``); None when absent."""
 
 
 # ASCII digits only: ``[0-9]`` in a str pattern matches no other script's digits.

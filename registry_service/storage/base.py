@@ -34,7 +34,8 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 GLOBAL_SCOPE = ""
 """The ``subject`` key under which the global config and mode are kept."""
@@ -68,6 +69,10 @@ class StoredSchema:
     fingerprint: str
     text: str
     references: tuple[StoredReference, ...]
+    metadata: dict[str, Any] | None = field(default=None, hash=False)
+    """The version's data-contract metadata (Confluent's JSON shape), if any."""
+    rule_set: dict[str, Any] | None = field(default=None, hash=False)
+    """Its data-contract rule set, if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,9 @@ class SubjectVersion:
 class ConfigRecord:
     compatibility_level: str | None
     normalize: bool | None
+    contract_defaults: dict[str, Any] | None = field(default=None, hash=False)
+    """``defaultMetadata``, ``overrideMetadata``, ``defaultRuleSet``, ``overrideRuleSet``
+    under those names, the ones set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +190,8 @@ class StoreWriter(StoreReader):
         fingerprint: str,
         text: str,
         references: Sequence[StoredReference],
+        metadata: dict[str, Any] | None = None,
+        rule_set: dict[str, Any] | None = None,
     ) -> None: ...
 
     @abstractmethod

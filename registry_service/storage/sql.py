@@ -3,10 +3,14 @@
 Tables::
 
     registry_state    (id=1, generation, schema_version)  -- write lock + cache validator
-    schemas           (id, schema_type, fingerprint UNIQUE, schema_text)
+    schemas           (id, schema_type, fingerprint UNIQUE, schema_text, data_contract)
     schema_references (schema_id, position, name, subject, version)
     subject_versions  (subject, version, schema_id, deleted)  PK (subject, version)
-    configs           (subject, compatibility_level, normalize)  '' = global
+    configs           (subject, compatibility_level, normalize, data_contract)  '' = global
+
+``data_contract`` columns hold JSON text: a schema's ``{"metadata": .., "ruleSet": ..}``
+and a config's ``defaultMetadata``/``overrideMetadata``/``defaultRuleSet``/
+``overrideRuleSet``; NULL when there is none (every row written before layout 2).
     modes             (subject, mode)                            '' = global
 
 Serialising writers: every write transaction first runs ``UPDATE registry_state SET
@@ -48,6 +52,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
@@ -89,6 +94,7 @@ schemas = sa.Table(
     sa.Column("schema_type", sa.String(16), nullable=False),
     sa.Column("fingerprint", sa.String(64), nullable=False, unique=True),
     sa.Column("schema_text", sa.Text, nullable=False),
+    sa.Column("data_contract", sa.Text, nullable=True),
 )
 
 schema_references = sa.Table(
@@ -118,6 +124,7 @@ configs = sa.Table(
     sa.Column("subject", sa.Text, primary_key=True),
     sa.Column("compatibility_level", sa.String(32), nullable=True),
     sa.Column("normalize", sa.Boolean, nullable=True),
+    sa.Column("data_contract", sa.Text, nullable=True),
 )
 
 modes = sa.Table(
@@ -134,7 +141,18 @@ def _layout_1(conn: Connection) -> None:
     conn.execute(sa.insert(registry_state).values(id=1, generation=0, schema_version=0))
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_layout_1,)
+def _layout_2(conn: Connection) -> None:
+    """Data contracts: a ``data_contract`` JSON column on ``schemas`` and ``configs``.
+
+    ``_layout_1`` creates the tables as declared above, which already have the column, so
+    only a database made by an older regcast lacks it and gets it here."""
+    inspector = sa.inspect(conn)
+    for table in (schemas, configs):
+        if "data_contract" not in {c["name"] for c in inspector.get_columns(table.name)}:
+            conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN data_contract TEXT"))
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_layout_1, _layout_2)
 """Step ``n`` (1-based) turns layout ``n - 1`` into layout ``n``. Append, never edit: a
 later layout adds a step that alters what is there."""
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -227,9 +245,11 @@ _SUBJECT_STATE = (
         registry_state.c.generation,
         _subject_config.c.compatibility_level.label("subject_level"),
         _subject_config.c.normalize.label("subject_normalize"),
+        _subject_config.c.data_contract.label("subject_contract"),
         _subject_mode.c.mode.label("subject_mode"),
         _global_config.c.compatibility_level.label("global_level"),
         _global_config.c.normalize.label("global_normalize"),
+        _global_config.c.data_contract.label("global_contract"),
         _global_mode.c.mode.label("global_mode"),
         subject_versions.c.version,
         subject_versions.c.schema_id,
@@ -269,10 +289,35 @@ def _subject_version(row: Any) -> SubjectVersion:
     return SubjectVersion(row.subject, row.version, row.schema_id, bool(row.deleted))
 
 
-def _config_record(level: str | None, normalize: bool | None) -> ConfigRecord | None:
-    if level is None and normalize is None:
+def _config_record(
+    level: str | None, normalize: bool | None, contract: str | None
+) -> ConfigRecord | None:
+    if level is None and normalize is None and contract is None:
         return None
-    return ConfigRecord(level, None if normalize is None else bool(normalize))
+    return ConfigRecord(
+        level, None if normalize is None else bool(normalize), _json_or_none(contract)
+    )
+
+
+def _json_or_none(text: str | None) -> dict[str, Any] | None:
+    return None if text is None else orjson.loads(text)
+
+
+def _json_text(value: dict[str, Any] | None) -> str | None:
+    return None if not value else orjson.dumps(value).decode()
+
+
+def _stored_schema(row: Any, refs: Sequence[StoredReference]) -> StoredSchema:
+    contract = None if row.data_contract is None else orjson.loads(row.data_contract)
+    return StoredSchema(
+        row.id,
+        row.schema_type,
+        row.fingerprint,
+        row.schema_text,
+        tuple(refs),
+        None if contract is None else contract.get("metadata"),
+        None if contract is None else contract.get("ruleSet"),
+    )
 
 
 def classify(exc: SQLAlchemyError) -> StoreError:
@@ -344,16 +389,7 @@ class SqlTransaction(StoreWriter):
         refs: dict[int, list[StoredReference]] = {}
         for r in self._execute(_REFERENCES_BY_SCHEMA_IDS, {"ids": [row.id for row in rows]}):
             refs.setdefault(r.schema_id, []).append(StoredReference(r.name, r.subject, r.version))
-        return {
-            row.id: StoredSchema(
-                row.id,
-                row.schema_type,
-                row.fingerprint,
-                row.schema_text,
-                tuple(refs.get(row.id, ())),
-            )
-            for row in rows
-        }
+        return {row.id: _stored_schema(row, refs.get(row.id, ())) for row in rows}
 
     def schema_id_by_fingerprint(self, fingerprint: str) -> int | None:
         value = self._execute(_ID_BY_FINGERPRINT, {"fingerprint": fingerprint}).scalar()
@@ -384,11 +420,23 @@ class SqlTransaction(StoreWriter):
         first = rows[0]  # registry_state always has its one row
         configs = {}
         modes = {}
-        for scope, level, normalize, mode in (
-            (subject, first.subject_level, first.subject_normalize, first.subject_mode),
-            (GLOBAL_SCOPE, first.global_level, first.global_normalize, first.global_mode),
+        for scope, level, normalize, contract, mode in (
+            (
+                subject,
+                first.subject_level,
+                first.subject_normalize,
+                first.subject_contract,
+                first.subject_mode,
+            ),
+            (
+                GLOBAL_SCOPE,
+                first.global_level,
+                first.global_normalize,
+                first.global_contract,
+                first.global_mode,
+            ),
         ):
-            record = _config_record(level, normalize)
+            record = _config_record(level, normalize, contract)
             if record is not None:
                 configs[scope] = record
             if mode is not None:
@@ -441,11 +489,18 @@ class SqlTransaction(StoreWriter):
         row = self._execute(sa.select(configs).where(configs.c.subject == scope)).first()
         if row is None:
             return None
-        return ConfigRecord(row.compatibility_level, row.normalize)
+        return ConfigRecord(
+            row.compatibility_level, row.normalize, _json_or_none(row.data_contract)
+        )
 
     def configs(self, scopes: Sequence[str]) -> dict[str, ConfigRecord]:
         rows = self._execute(_CONFIGS_OF_SCOPES, {"scopes": list(scopes)})
-        return {row.subject: ConfigRecord(row.compatibility_level, row.normalize) for row in rows}
+        return {
+            row.subject: ConfigRecord(
+                row.compatibility_level, row.normalize, _json_or_none(row.data_contract)
+            )
+            for row in rows
+        }
 
     def modes(self, scopes: Sequence[str]) -> dict[str, str]:
         rows = self._execute(_MODES_OF_SCOPES, {"scopes": list(scopes)})
@@ -467,13 +522,17 @@ class SqlTransaction(StoreWriter):
         fingerprint: str,
         text: str,
         references: Sequence[StoredReference],
+        metadata: dict[str, Any] | None = None,
+        rule_set: dict[str, Any] | None = None,
     ) -> None:
+        contract = {k: v for k, v in (("metadata", metadata), ("ruleSet", rule_set)) if v}
         self._schemas.append(
             {
                 "id": schema_id,
                 "schema_type": schema_type,
                 "fingerprint": fingerprint,
                 "schema_text": text,
+                "data_contract": _json_text(contract),
             }
         )
         self._references += [
@@ -513,6 +572,7 @@ class SqlTransaction(StoreWriter):
                 subject=scope,
                 compatibility_level=record.compatibility_level,
                 normalize=record.normalize,
+                data_contract=_json_text(record.contract_defaults),
             )
         )
 

@@ -23,6 +23,14 @@ from confluent_kafka.schema_registry import (
     AssociationCreateOrUpdateInfo,
     AssociationCreateOrUpdateRequest,
     ConfigCompatibilityLevel,
+    Metadata,
+    MetadataProperties,
+    MetadataTags,
+    Rule,
+    RuleKind,
+    RuleMode,
+    RuleParams,
+    RuleSet,
     Schema,
     SchemaReference,
     SchemaRegistryClient,
@@ -33,7 +41,8 @@ from confluent_kafka.schema_registry import (
 )
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext
+from confluent_kafka.schema_registry.rules.cel.cel_executor import CelExecutor
+from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 from google.protobuf import descriptor_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -153,11 +162,11 @@ def test_register_read_back_and_look_up(
     assert latest.guid == full.guid
     assert other.get_version(users, 1).schema_id == first
     assert other.get_version(users, "latest").version == 2
-    with_metadata = other.get_latest_with_metadata(users, {})
-    assert (with_metadata.schema_id, with_metadata.version) == (second, 2)
-    with pytest.raises(SchemaRegistryError) as no_metadata:
-        other.get_latest_with_metadata(users, {"owner": "team-a"})
-    assert code_of(no_metadata) == (404, 40403)
+    # no version carries metadata, so none matches (test_data_contracts.py has the rest)
+    for wanted in ({}, {"owner": "team-a"}):
+        with pytest.raises(SchemaRegistryError) as no_metadata:
+            other.get_latest_with_metadata(users, wanted)
+        assert code_of(no_metadata) == (404, 40403)
 
     assert other.get_subjects(subject_prefix=ns) == [accounts, users]
     assert other.get_subjects(subject_prefix=ns, offset=1, limit=1) == [users]
@@ -285,6 +294,56 @@ def test_references(sr: SchemaRegistryClient, ns: str) -> None:
     assert payload is not None and int.from_bytes(payload[1:5]) == customer_id
     reader = fresh(sr.config()["url"])
     assert AvroDeserializer(reader)(payload, ctx) == {"home": {"street": "Main St 1"}}
+
+
+def test_data_contracts_and_use_latest_with_metadata(sr: SchemaRegistryClient, ns: str) -> None:
+    """confluent-kafka's own client registers metadata and rule sets and reads them back,
+    and its AvroSerializer with ``use.latest.with.metadata`` writes with the version
+    whose metadata matches, as against Confluent's registry."""
+    subject = f"{ns}contracts-value"
+
+    def metadata(major: str) -> Metadata:
+        return Metadata(
+            MetadataTags({"User.id": ["PII"]}), MetadataProperties({"app.major": major}), []
+        )
+
+    rule = Rule(
+        "idPositive",
+        None,
+        RuleKind.CONDITION,
+        RuleMode.WRITE,
+        "CEL",
+        None,
+        RuleParams({}),
+        "message.id > 0",
+        None,
+        None,
+        False,
+    )
+    one = sr.register_schema_full_response(
+        subject, Schema(USER_V1, "AVRO", [], metadata("1"), RuleSet(None, [rule]))
+    )
+    two = sr.register_schema_full_response(
+        subject, Schema(USER_V2, "AVRO", [], metadata("2"), None)
+    )
+    assert (one.version, two.version) == (1, 2)
+    latest_one = fresh(sr.config()["url"]).get_latest_with_metadata(subject, {"app.major": "1"})
+    assert (latest_one.schema_id, latest_one.version) == (one.schema_id, 1)
+    assert latest_one.schema.metadata.properties.properties == {"app.major": "1"}
+    assert latest_one.schema.rule_set.domain_rules[0].expr == "message.id > 0"
+    # version 2 inherited the rule set of version 1 (Confluent's maybeSetMetadataRuleSet)
+    assert fresh(sr.config()["url"]).get_version(subject, 2).schema.rule_set.domain_rules
+
+    # confluent-kafka's own CEL executor runs the rule it read from regcast
+    CelExecutor.register()
+    ctx = SerializationContext(f"{ns}contracts", MessageField.VALUE)
+    conf = {"auto.register.schemas": False, "use.latest.with.metadata": {"app.major": "1"}}
+    serializer = AvroSerializer(sr, schema_str=None, conf=conf)
+    payload = serializer({"id": 7}, ctx)
+    assert payload is not None and int.from_bytes(payload[1:5]) == one.schema_id
+    with pytest.raises(SerializationError) as refused:
+        serializer({"id": -1}, ctx)
+    assert "message.id > 0" in str(refused.value.__cause__)
 
 
 def test_modes_and_contexts(sr: SchemaRegistryClient, ns: str) -> None:
