@@ -294,8 +294,7 @@ def _is_plain(request: SchemaRequest) -> bool:
         not request.references
         and request.id is None
         and request.version in (None, LATEST)
-        and request.metadata is None
-        and request.rule_set is None
+        and not request.contract
     )
 
 

@@ -33,6 +33,7 @@ from registry_service.formats import SchemaReference
 from registry_service.service import SchemaRequest
 from registry_service.service.data_contracts import (
     CONFIG_KEYS,
+    Contract,
     ContractDefaults,
     metadata_from_json,
     rule_set_from_json,
@@ -92,8 +93,7 @@ class RegisterSchemaRequest(BaseModel):
             ),
             version=self.version,
             id=self.id,
-            metadata=metadata_from_json(self.metadata),
-            rule_set=rule_set_from_json(self.rule_set),
+            contract=Contract(metadata_from_json(self.metadata), rule_set_from_json(self.rule_set)),
         )
 
 

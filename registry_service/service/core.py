@@ -408,8 +408,7 @@ class ServiceCore:
         }
         if stored.references:
             body["references"] = references_json(stored.references)
-        if stored.metadata is not None or stored.rule_set is not None:
-            contract_json(stored.metadata, stored.rule_set, body)
+        contract_json(stored.metadata, stored.rule_set, body)
         body["schema"] = self._render(stored, fmt)
         if item.deleted:
             body["deleted"] = True

@@ -16,7 +16,6 @@ from registry_service.errors import (
 )
 from registry_service.service.core import ServiceCore
 from registry_service.service.data_contracts import (
-    Contract,
     contract_json,
     has_properties,
     with_contract,
@@ -158,7 +157,7 @@ class Reads(ServiceCore):
             raise SubjectNotFoundError(subject)
         normalize = normalize or self._effective_normalize(subject)
         parsed = self.parse(request, normalize)
-        requested = Contract(request.metadata, request.rule_set)
+        requested = request.contract
         candidates = [with_contract(parsed, requested)]
         if not normalize:
             candidates.append(with_contract(parsed.normalized(), requested))
@@ -217,8 +216,7 @@ class Reads(ServiceCore):
         }
         if stored.references:
             body["references"] = references_json(stored.references)
-        if stored.metadata is not None or stored.rule_set is not None:
-            contract_json(stored.metadata, stored.rule_set, body)
+        contract_json(stored.metadata, stored.rule_set, body)
         body["schema"] = self._render(stored, fmt)
         return body
 

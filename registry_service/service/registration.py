@@ -115,8 +115,7 @@ class Registration(ServiceCore):
         }
         if stored.references:
             body["references"] = references_json(stored.references)
-        if stored.metadata is not None or stored.rule_set is not None:
-            contract_json(stored.metadata, stored.rule_set, body)
+        contract_json(stored.metadata, stored.rule_set, body)
         return body
 
     def cached_register(
@@ -127,8 +126,7 @@ class Registration(ServiceCore):
             request.id is not None
             or request.version not in (None, LATEST)
             or request.references
-            or request.metadata is not None
-            or request.rule_set is not None
+            or request.contract
         ):
             return None
         subject = normalize_subject(subject)
@@ -228,8 +226,7 @@ class Registration(ServiceCore):
         if (
             request.id is None
             and request.version in (None, LATEST)
-            and request.metadata is None
-            and request.rule_set is None
+            and not request.contract
             and snapshot.settings.contract_defaults is None
         ):
             live = live_versions(snapshot.versions)
@@ -250,15 +247,14 @@ class Registration(ServiceCore):
         """The metadata and rule set a registration on ``snapshot`` stores: the request's
         alone in IMPORT mode (Confluent populates nothing there), else merged with the
         latest live version's and the config's (``effective_contract``)."""
-        requested = Contract(request.metadata, request.rule_set)
+        requested = request.contract
         if snapshot.settings.mode is Mode.IMPORT:
             return requested
         live = live_versions(snapshot.versions)
         previous = None
         if live:
             stored = self._stored(live[-1].schema_id, tx)
-            if stored.metadata is not None or stored.rule_set is not None:
-                previous = Contract(stored.metadata, stored.rule_set)
+            previous = Contract(stored.metadata, stored.rule_set) or None
         defaults = snapshot.settings.contract_defaults
         if not requested and previous is None and defaults is None:
             return requested

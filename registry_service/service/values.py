@@ -23,6 +23,7 @@ from registry_service.formats import (
     SchemaReference,
     SchemaType,
 )
+from registry_service.service.data_contracts import NO_CONTRACT, Contract
 from registry_service.settings import Mode
 from registry_service.storage import (
     StoredReference,
@@ -48,10 +49,9 @@ class SchemaRequest:
     references: tuple[SchemaReference, ...] = ()
     version: int | None = None
     id: int | None = None
-    metadata: dict[str, Any] | None = field(default=None, hash=False)
-    """Validated and sorted (``data_contracts.metadata_from_json``); None when absent."""
-    rule_set: dict[str, Any] | None = field(default=None, hash=False)
-    """Validated (``data_contracts.rule_set_from_json``); None when absent."""
+    contract: Contract = field(default=NO_CONTRACT, hash=False)
+    """The request's metadata and rule set, validated (``data_contracts``); false when
+    it has neither."""
 
 
 # ASCII digits only: ``[0-9]`` in a str pattern matches no other script's digits.
