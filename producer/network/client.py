@@ -292,8 +292,18 @@ class NetworkClient:
         return not self._metadata_in_flight and self._metadata.time_to_next_update(now_ms) == 0
 
     def is_ready(self, node_id: int, now_ms: int) -> bool:
-        """Ready to take a request now (no side effect; see :meth:`ready`)."""
-        return not self._metadata_update_due(now_ms) and self._can_send_request(node_id)
+        """Ready to take a request now (no side effect; see :meth:`ready`).
+
+        A connection whose KIP-368 re-authentication is due takes nothing more until the
+        next :meth:`poll` has started it, as Java's selector begins a re-authentication
+        before it writes a send: a sender thread that wakes late must not spend the last
+        milliseconds of a session on a request the broker may receive after it ended.
+        """
+        return (
+            not self._metadata_update_due(now_ms)
+            and self._can_send_request(node_id)
+            and (self._sasl is None or not self._sasl.reauthentication_due(node_id, now_ms))
+        )
 
     def ready(self, node_id: int, now_ms: int) -> bool:
         """True when a request can be sent to ``node_id`` now; else start connecting.

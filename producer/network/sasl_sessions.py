@@ -125,6 +125,11 @@ class SaslSessions:
         self._reauthenticate_at_ms.pop(node_id, None)
         self._live.discard(node_id)
 
+    def reauthentication_due(self, node_id: int, now_ms: int) -> bool:
+        """True when ``node_id``'s session is due for re-authentication and it has not begun."""
+        due_ms = self._reauthenticate_at_ms.get(node_id)
+        return due_ms is not None and due_ms <= now_ms
+
     def next_due_ms(self) -> int | None:
         """When the next re-authentication is due, if any."""
         due = self._reauthenticate_at_ms
