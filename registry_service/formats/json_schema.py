@@ -457,7 +457,8 @@ def _check_refs(
                     f"Invalid schema: in the {what}, $ref {ref!a} at {_pointer(path)} cannot "
                     f"be resolved: {_unresolvable_reason(exc, names)}"
                 ) from None
-        for sub_path, child in _children(node, draft):
+        # pushed last first, so the first $ref in document order is the one reported
+        for sub_path, child in reversed(_children(node, draft)):
             stack.append((child, node_resolver, path + sub_path))
 
 
