@@ -15,7 +15,8 @@ References: a reference's ``name`` is the URI the schema's ``$ref`` uses for the
 referenced schema (``{"$ref": "address.json#/definitions/Street"}`` with a reference named
 ``address.json``). Each referenced text becomes a ``referencing`` resource under its name,
 under its name resolved against the root's ``$id`` (Confluent resolves the name against
-the root's id the same way), and under its own ``$id`` when it has one; references of
+the root's id the same way), under ``./name`` (as Confluent, for older clients' spelling)
+and under its own ``$id`` when it has one; references of
 references are among ``resolved_references`` too, so they resolve the same way. The root
 is a resource under its ``$id`` (or ``""``). The draft 4 to 2020-12 meta-schemas are in
 the registry as well (``http`` and ``https`` spellings), so a ``$ref`` to a meta-schema
@@ -318,6 +319,8 @@ def parse_json_schema(
         _check_meta_schema(contents, draft, what)
         resource = draft.specification.create_resource(contents)
         uris = {ref_name}
+        if "://" not in ref_name and not ref_name.startswith("."):
+            uris.add("./" + ref_name)  # Confluent accepts "$ref": "./name" for this too
         if root_id:
             uris.add(urljoin(root_id, ref_name))
         own_id = resource.id()

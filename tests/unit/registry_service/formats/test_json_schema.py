@@ -231,6 +231,8 @@ def test_reference_name_resolves_against_the_root_id() -> None:
     without_id = json.loads(MAIN)
     del without_id["$id"]
     js(without_id, REF_TO_REF, resolved={"ref.json": REF})
+    without_id["properties"]["Ref"]["$ref"] = "./ref.json#/definitions/ExternalType"
+    js(without_id, REF_TO_REF, resolved={"ref.json": REF})
 
 
 def test_reference_with_its_own_id_is_found_by_that_id_too() -> None:
