@@ -13,9 +13,11 @@ a schema registered under another subject and named by its reference ``name``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from referencing import Resolver
+if TYPE_CHECKING:
+    # ``Resolver`` is not re-exported by ``referencing`` (0.37); it lives in ``_core``.
+    from referencing._core import Resolver
 
 #: A JSON Schema value: an object (``dict``) or, from draft 6 on, ``true``/``false``.
 JsonValue = Any
