@@ -21,7 +21,11 @@ const), ``numbers``, ``strings``, ``negation`` (not), ``context`` (path, memo, c
 
 from __future__ import annotations
 
-from registry_service.formats.base import Direction, Incompatibility
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from registry_service.formats.base import Direction, Incompatibility, InvalidSchemaError
 from registry_service.formats.json_document import JsonDocument
 from registry_service.formats.json_schema_compat import compare as _hub
 from registry_service.formats.json_schema_compat.context import Context, PairKey
@@ -72,13 +76,38 @@ def differences(
     _, left = Loader.for_document(original)
     _, right = Loader.for_document(update)
     seed: dict[PairKey, list[Difference]] = {}
-    while True:
-        ctx = Context(compatible, seed)
-        _hub.compare(ctx, left, right)
-        found = ctx.incompatible_pairs()
-        if not ctx.used_optimism or found.keys() == seed.keys():
-            return ctx.differences
-        seed = found
+    with _deep_recursion():
+        while True:
+            ctx = Context(compatible, seed)
+            _hub.compare(ctx, left, right)
+            found = ctx.incompatible_pairs()
+            if not ctx.used_optimism or found.keys() == seed.keys():
+                return ctx.differences
+            seed = found
+
+
+@contextmanager
+def _deep_recursion() -> Iterator[None]:
+    """Room for the walk's depth, and a clear error instead of a crash past it.
+
+    The walk recurses once per nested pair of schemas (a dozen frames each); mutually
+    recursive unions nest as deep as the number of distinct definition pairs, more than
+    Python's default limit of 1,000 frames allows. Past ``_MAX_FRAMES`` the schemas are
+    rejected as too deeply nested to compare.
+    """
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, _MAX_FRAMES))
+    try:
+        yield
+    except RecursionError as exc:
+        raise InvalidSchemaError(
+            "The schemas are nested too deeply to check their compatibility"
+        ) from exc
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+_MAX_FRAMES = 20_000
 
 
 def incompatibilities(

@@ -97,6 +97,7 @@ _ARRAY_KEYWORDS_4 = ("items", "additionalItems", "minItems", "maxItems", "unique
 _MODERN_OBJECT = ("propertyNames", "dependentRequired", "dependentSchemas", "unevaluatedProperties")
 _MODERN_ARRAY = ("contains", "prefixItems", "unevaluatedItems", "maxContains", "minContains")
 COMBINED_KEYWORDS = ("allOf", "anyOf", "oneOf")
+_MAPS = ("properties",)
 
 
 def draft_of(contents: JsonValue) -> Draft:
@@ -184,7 +185,13 @@ class Node:
 
     @property
     def id(self) -> Any:
-        """``$id`` (``id`` in draft 4) when this node carries the common keywords."""
+        """``$id`` (``id`` in draft 4) when this node carries the common keywords.
+
+        Confluent's 2019-09/2020-12 path (json-sKema, then its translator) carries no
+        ``$id`` over, so ID_CHANGED is never reported there.
+        """
+        if self.draft.modern:
+            return None
         return self._common("id" if self.draft is Draft.DRAFT4 else "$id")
 
     @property
@@ -349,6 +356,9 @@ class Loader:
             ("number", NUMBER_KEYWORDS, Kind.NUMBER),
             ("string", STRING_KEYWORDS, Kind.STRING),
         )
+        if self.draft.modern:
+            # json-sKema makes no keyword schema of an empty map (``"properties": {}``).
+            unread = {k for k in unread if k not in _MAPS or value[k] != {}}
         for name, keywords, kind in families:
             if unread.intersection(keywords):
                 yield self._view(value, f"sniff:{name}", kind, resolver)
