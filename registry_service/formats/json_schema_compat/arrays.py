@@ -51,7 +51,9 @@ def compare(ctx: Context, original: Node, update: Node) -> None:
     compare_bound(ctx, MAX_ITEMS, original, update)
     compare_bound(ctx, MIN_ITEMS, original, update)
     if _unique(original) != _unique(update):
-        ctx.add(T.UNIQUE_ITEMS_REMOVED if _unique(original) else T.UNIQUE_ITEMS_ADDED, "uniqueItems")
+        ctx.add(
+            T.UNIQUE_ITEMS_REMOVED if _unique(original) else T.UNIQUE_ITEMS_ADDED, "uniqueItems"
+        )
     compare_values(ctx, MAX_CONTAINS, _contains_bound(original, "maxContains"),
                    _contains_bound(update, "maxContains"))  # fmt: skip
     compare_values(ctx, MIN_CONTAINS, _contains_bound(original, "minContains"),
@@ -85,7 +87,7 @@ def permits_additional(node: Node) -> bool:
 
 
 def additional_schema(node: Node) -> Node | None:
-    """The schema extra items must match: ``additionalItems`` (2020-12: ``items`` after a prefix)."""
+    """The schema extra items must match: ``additionalItems`` (2020-12: ``items`` + prefix)."""
     if node.draft.modern:
         items = node.keyword("items")
         if node.has("prefixItems") and isinstance(items, dict):

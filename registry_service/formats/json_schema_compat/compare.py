@@ -61,10 +61,7 @@ def _compare_kinds(ctx: Context, original: Node, update: Node) -> None:
     if not _same_kind(original, update):
         if original.kind is Kind.FALSE or update.is_empty():
             return
-        if (
-            original.keyword(_CONNECT_TYPE) == "bytes"
-            and update.keyword(_CONNECT_TYPE) == "bytes"
-        ):
+        if original.keyword(_CONNECT_TYPE) == "bytes" and update.keyword(_CONNECT_TYPE) == "bytes":
             return
         ctx.add(T.TYPE_CHANGED)
         return

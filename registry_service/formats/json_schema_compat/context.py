@@ -42,7 +42,7 @@ class _Shared:
 class Context:
     """A path stack and a list of differences over one shared pass state."""
 
-    __slots__ = ("_shared", "_path", "differences")
+    __slots__ = ("_path", "_shared", "differences")
 
     def __init__(
         self,

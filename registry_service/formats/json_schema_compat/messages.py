@@ -55,27 +55,77 @@ _ADDED_TO_OPEN = frozenset({
 })  # fmt: skip
 
 # Templates: {p} the JSON path, {r} the reader role, {w} the writer role.
+_IN_PATH = "at path '{p}'"
 _GROUPS: tuple[tuple[frozenset[T], str], ...] = (
-    (_KEYWORD_ABSENT, "The keyword at path '{p}' in the {r} schema is not present in the {w} schema"),
-    (_VALUE_INCREASED, "The value at path '{p}' in the {r} schema is more than its value in the {w} schema"),
-    (_VALUE_DECREASED, "The value at path '{p}' in the {r} schema is less than its value in the {w} schema"),
-    (_VALUE_CHANGED, "The value at path '{p}' is different between the {r} and {w} schema"),
-    (_TYPE_NARROWED, "An array or combined type at path '{p}' has fewer elements in the {r} schema than the {w} schema"),
-    (_TYPE_EXTENDED, "An array or combined type at path '{p}' has more elements in the {r} schema than the {w} schema"),
-    (_TYPE_CHANGED, "A type at path '{p}' is different between the {r} schema and the {w} schema"),
-    (_ADDED_TO_OPEN, "The {r} schema has an open content model and has a property or item at path '{p}' which is missing in the {w} schema"),
-)  # fmt: skip
+    (
+        _KEYWORD_ABSENT,
+        "The keyword " + _IN_PATH + " in the {r} schema is not present in the {w} schema",
+    ),
+    (
+        _VALUE_INCREASED,
+        "The value " + _IN_PATH + " in the {r} schema is more than its value in the {w} schema",
+    ),
+    (
+        _VALUE_DECREASED,
+        "The value " + _IN_PATH + " in the {r} schema is less than its value in the {w} schema",
+    ),
+    (_VALUE_CHANGED, "The value " + _IN_PATH + " is different between the {r} and {w} schema"),
+    (
+        _TYPE_NARROWED,
+        "An array or combined type " + _IN_PATH + " has fewer elements in the {r} schema "
+        "than the {w} schema",
+    ),
+    (
+        _TYPE_EXTENDED,
+        "An array or combined type " + _IN_PATH + " has more elements in the {r} schema "
+        "than the {w} schema",
+    ),
+    (
+        _TYPE_CHANGED,
+        "A type " + _IN_PATH + " is different between the {r} schema and the {w} schema",
+    ),
+    (
+        _ADDED_TO_OPEN,
+        "The {r} schema has an open content model and has a property or item "
+        + _IN_PATH
+        + " which is missing in the {w} schema",
+    ),
+)
+_REMOVED_FROM_CLOSED = (
+    "The {r} has a closed content model and is missing a property or item present "
+    + _IN_PATH
+    + " in the {w} schema"
+)
+_REMOVED_NOT_COVERED = (
+    "A property or item is missing in the {r} schema but present "
+    + _IN_PATH
+    + " in the {w} schema and is not covered by its partially open content model"
+)
+_ADDED_NOT_COVERED = (
+    "The {r} schema has a property or item " + _IN_PATH + " which is missing in the {w} "
+    "schema and is not covered by its partially open content model"
+)
 _SINGLE: dict[T, str] = {
-    T.REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL: "The {r} schema has an unopen content model and has a required property at path '{p}' which is missing in the {w} schema",
-    T.PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL: "The {r} has a closed content model and is missing a property or item present at path '{p}' in the {w} schema",
-    T.ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL: "The {r} has a closed content model and is missing a property or item present at path '{p}' in the {w} schema",
-    T.PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL: "A property or item is missing in the {r} schema but present at path '{p}' in the {w} schema and is not covered by its partially open content model",
-    T.ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL: "A property or item is missing in the {r} schema but present at path '{p}' in the {w} schema and is not covered by its partially open content model",
-    T.PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL: "The {r} schema has a property or item at path '{p}' which is missing in the {w} schema and is not covered by its partially open content model",
-    T.ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL: "The {r} schema has a property or item at path '{p}' which is missing in the {w} schema and is not covered by its partially open content model",
-    T.RESERVED_PROPERTY_REMOVED: "The {r} schema has reserved property '{p}' removed from its metadata which is present in the {w} schema.",
-    T.RESERVED_PROPERTY_CONFLICTS_WITH_PROPERTY: "The {r} schema has property at path '{p}' that conflicts with the reserved properties which is missing in the {w} schema.",
-}  # fmt: skip
+    T.REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL: (
+        "The {r} schema has an unopen content model and has a required property "
+        + _IN_PATH
+        + " which is missing in the {w} schema"
+    ),
+    T.PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL: _REMOVED_FROM_CLOSED,
+    T.ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL: _REMOVED_FROM_CLOSED,
+    T.PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL: _REMOVED_NOT_COVERED,
+    T.ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL: _REMOVED_NOT_COVERED,
+    T.PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL: _ADDED_NOT_COVERED,
+    T.ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL: _ADDED_NOT_COVERED,
+    T.RESERVED_PROPERTY_REMOVED: (
+        "The {r} schema has reserved property '{p}' removed from its metadata "
+        "which is present in the {w} schema."
+    ),
+    T.RESERVED_PROPERTY_CONFLICTS_WITH_PROPERTY: (
+        "The {r} schema has property " + _IN_PATH + " that conflicts with the "
+        "reserved properties which is missing in the {w} schema."
+    ),
+}
 
 
 def description(difference: Difference, reader: str, writer: str) -> str:
@@ -92,7 +142,7 @@ class JsonIncompatibility(Incompatibility):
 
     def describe(self) -> str:
         """``{errorType:"TYPE", description:"...'}``, quotes exactly as Confluent's."""
-        return f"{{errorType:\"{self.type}\", description:\"{self.message}'}}"
+        return f'{{errorType:"{self.type}", description:"{self.message}\'}}'
 
 
 def incompatibility(difference: Difference, reader: str, writer: str) -> JsonIncompatibility:

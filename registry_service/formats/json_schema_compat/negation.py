@@ -18,5 +18,7 @@ def compare(ctx: Context, original: Node, update: Node) -> None:
     """Report whether the forbidden schema grew or shrank."""
     with ctx.enter("not"):
         sub = ctx.subcontext()
-        hub.compare(sub, update.child(update.keyword("not")), original.child(original.keyword("not")))
+        hub.compare(
+            sub, update.child(update.keyword("not")), original.child(original.keyword("not"))
+        )
         ctx.add(T.NOT_TYPE_NARROWED if sub.is_compatible() else T.NOT_TYPE_EXTENDED)

@@ -1,4 +1,6 @@
-"""Rules for number schemas: bounds, ``multipleOf``, integer vs number (Confluent's NumberSchemaDiff).
+"""Rules for number schemas: bounds, ``multipleOf``, integer vs number.
+
+Confluent's NumberSchemaDiff.
 
 ``exclusiveMaximum``/``exclusiveMinimum`` count only in their numeric form (draft 6 on): the
 draft 4 boolean form modifies ``maximum``/``minimum`` and Confluent's diff ignores it.

@@ -176,9 +176,7 @@ def _property_removed(ctx: Context, old: Node, update: Node, name: str) -> None:
         ctx.add(T.PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL)
 
 
-def _property_added(
-    ctx: Context, original: Node, new: Node, is_required: bool, name: str
-) -> None:
+def _property_added(ctx: Context, original: Node, new: Node, is_required: bool, name: str) -> None:
     if is_open(original):
         if new.is_empty():
             ctx.add(T.PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL)

@@ -122,7 +122,7 @@ def object_keywords(draft: Draft) -> tuple[str, ...]:
         return _OBJECT_KEYWORDS_4
     if draft.modern:
         return _OBJECT_KEYWORDS_4 + _MODERN_OBJECT
-    return _OBJECT_KEYWORDS_4 + ("propertyNames",)
+    return (*_OBJECT_KEYWORDS_4, "propertyNames")
 
 
 def array_keywords(draft: Draft) -> tuple[str, ...]:
@@ -131,7 +131,7 @@ def array_keywords(draft: Draft) -> tuple[str, ...]:
         return _ARRAY_KEYWORDS_4
     if draft.modern:
         return _ARRAY_KEYWORDS_4 + _MODERN_ARRAY
-    return _ARRAY_KEYWORDS_4 + ("contains",)
+    return (*_ARRAY_KEYWORDS_4, "contains")
 
 
 _TYPE_KEYWORDS: dict[str, tuple[str, ...]] = {
@@ -272,7 +272,7 @@ class Loader:
         try:
             resource = _SPECIFICATIONS[self.draft].create_resource(value)
             return resolver.in_subresource(resource)
-        except Exception:  # noqa: BLE001 - an odd $id only changes how later $ref resolve
+        except Exception:
             return resolver
 
     def _remember(self, value: JsonValue, view: str, node: Node) -> None:
@@ -362,9 +362,10 @@ class Loader:
         for name, keywords, kind in families:
             if unread.intersection(keywords):
                 yield self._view(value, f"sniff:{name}", kind, resolver)
-        if self.draft is not Draft.DRAFT4 and self.draft is not Draft.DRAFT6:
-            if unread.intersection(CONDITIONAL_KEYWORDS):
-                yield self._view(value, "sniff:if", Kind.CONDITIONAL, resolver)
+        if self.draft not in (Draft.DRAFT4, Draft.DRAFT6) and unread.intersection(
+            CONDITIONAL_KEYWORDS
+        ):
+            yield self._view(value, "sniff:if", Kind.CONDITIONAL, resolver)
 
     def _typed(
         self, value: dict[str, Any], declared: Any, resolver: Resolver[JsonValue], unread: set[str]

@@ -1,4 +1,6 @@
-"""Rules for string schemas: ``maxLength``, ``minLength``, ``pattern`` (Confluent's StringSchemaDiff).
+"""Rules for string schemas: ``maxLength``, ``minLength``, ``pattern``.
+
+Confluent's StringSchemaDiff.
 
 A longer maximum, a shorter minimum or a dropped pattern accept more strings (compatible);
 the reverse, or any change of the pattern text, may reject what was valid.

@@ -107,10 +107,13 @@ def test_multiple_of_with_fractional_value() -> None:
 
 
 def test_multiple_of_equal_value_with_other_scale_is_no_change() -> None:
-    assert diff_types(
-        {"type": "number", "multipleOf": 0.5}, {"type": "number", "multipleOf": 0.50}
-    ) == []
-    assert diff_types({"type": "number", "multipleOf": 2}, {"type": "number", "multipleOf": 2.0}) == []
+    assert (
+        diff_types({"type": "number", "multipleOf": 0.5}, {"type": "number", "multipleOf": 0.50})
+        == []
+    )
+    assert (
+        diff_types({"type": "number", "multipleOf": 2}, {"type": "number", "multipleOf": 2.0}) == []
+    )
 
 
 def test_recursive_schema_against_itself_has_no_difference() -> None:
@@ -200,7 +203,9 @@ def memo_masking_schema(t0_id: str, t1_id: str) -> dict[str, Any]:
 
 
 def test_recursive_one_of_memoization_does_not_mask_incompatibility() -> None:
-    found = diff_types(memo_masking_schema("integer", "boolean"), memo_masking_schema("boolean", "number"))
+    found = diff_types(
+        memo_masking_schema("integer", "boolean"), memo_masking_schema("boolean", "number")
+    )
     assert any(t not in COMPATIBLE_CHANGES_STRICT for t in found)
 
 
@@ -232,7 +237,9 @@ def circular_schema(branches: int, circular_props: int) -> dict[str, Any]:
         "ProductOrId": {"oneOf": [{"$ref": "#/$defs/SimpleId"}, {"$ref": "#/$defs/Product"}]},
     }
     for i in range(branches):
-        props: dict[str, Any] = {f"ref{p}": {"$ref": "#/$defs/ProductOrId"} for p in range(circular_props)}
+        props: dict[str, Any] = {
+            f"ref{p}": {"$ref": "#/$defs/ProductOrId"} for p in range(circular_props)
+        }
         props["tag"] = {"type": "string", "const": f"type{i}"}
         defs[f"Type{i}"] = {
             "$ref": "#/$defs/Base",
@@ -264,7 +271,7 @@ def test_backward_message_names_new_as_reader() -> None:
     new = document({"type": "object", "properties": {"a": {"type": "integer"}}})
     errors = compatibility_errors(previous, new, Direction.BACKWARD)
     assert [e.describe() for e in errors] == [
-        "{errorType:\"TYPE_CHANGED\", description:\"A type at path '#/properties/a' is "
+        '{errorType:"TYPE_CHANGED", description:"A type at path \'#/properties/a\' is '
         "different between the new schema and the old schema'}"
     ]
     assert isinstance(errors[0], JsonIncompatibility)
@@ -303,7 +310,9 @@ def test_draft4_boolean_exclusive_maximum_is_ignored() -> None:
 
 
 def test_json_true_is_not_the_number_one_in_enums() -> None:
-    assert diff_types({"enum": [1, "a"]}, {"enum": [True, "a"]}) == [DifferenceType.ENUM_ARRAY_CHANGED]
+    assert diff_types({"enum": [1, "a"]}, {"enum": [True, "a"]}) == [
+        DifferenceType.ENUM_ARRAY_CHANGED
+    ]
 
 
 def test_unresolvable_ref_is_a_typed_error() -> None:
