@@ -323,3 +323,36 @@ def test_unresolvable_ref_is_a_typed_error() -> None:
 def test_unknown_type_is_a_typed_error() -> None:
     with pytest.raises(InvalidSchemaError, match="unknown type"):
         differences(document({"type": "strin"}), document({}))
+
+
+# -- the documentation's table ---------------------------------------------------------------
+
+DOC = Path(__file__).parents[4] / "docs" / "registry" / "json-schema-compatibility.md"
+ROW = re.compile(r"^\| `(\w+)` \| (yes|no) \| (yes|no) \| (.+?) \| (.+?) \| (.+?) \|$")
+
+
+def doc_rows() -> list[tuple[str, bool, bool, str, str, str]]:
+    rows = []
+    for line in DOC.read_text().splitlines():
+        match = ROW.match(line)
+        if match:
+            name, strict, lenient, original, update, path = match.groups()
+            rows.append((name, strict == "yes", lenient == "yes", original, update, path))
+    return rows
+
+
+def test_doc_lists_every_difference_type_once_with_its_compatibility() -> None:
+    rows = doc_rows()
+    assert sorted(r[0] for r in rows) == sorted(t.value for t in DifferenceType)
+    for name, strict, lenient, *_ in rows:
+        assert (DifferenceType(name) in COMPATIBLE_CHANGES_STRICT) is strict, name
+        assert (DifferenceType(name) in COMPATIBLE_CHANGES_LENIENT) is lenient, name
+
+
+@pytest.mark.parametrize("row", [pytest.param(r, id=r[0]) for r in doc_rows() if r[3] != "—"])
+def test_doc_example_reports_its_type(row: tuple[str, bool, bool, str, str, str]) -> None:
+    name, _, _, original, update, path = row
+    found = differences(
+        document(json.loads(original.strip("`"))), document(json.loads(update.strip("`")))
+    )
+    assert f"{name} {path.strip('`')}" in {str(d) for d in found}
