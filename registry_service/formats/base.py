@@ -194,7 +194,7 @@ def parse_schema(
     looked up (``subject``/``version``), including references of references, in
     dependency order (a referenced schema before the ones that use it). For Avro the named
     types they define are usable by name in ``text``; for Protobuf ``name`` is the import
-    path.
+    path; for JSON Schema it is the URI a ``$ref`` names the referenced schema by.
     """
     resolved = dict(resolved_references or {})
     if not isinstance(text, str) or not text.strip():
@@ -207,6 +207,10 @@ def parse_schema(
         from registry_service.formats.protobuf import parse_protobuf
 
         return parse_protobuf(text, tuple(references), resolved)
+    if schema_type is SchemaType.JSON:
+        from registry_service.formats.json_schema import parse_json_schema
+
+        return parse_json_schema(text, tuple(references), resolved)
     raise InvalidSchemaError(f"{schema_type.value} schemas are not supported")
 
 

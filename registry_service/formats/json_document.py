@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from referencing import Resolver
+from referencing._core import Resolver  # not re-exported by referencing 0.37
 
 #: A JSON Schema value: an object (``dict``) or, from draft 6 on, ``true``/``false``.
 JsonValue = Any

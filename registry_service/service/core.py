@@ -108,6 +108,7 @@ class ServiceCore:
             parse_schema(SchemaType.AVRO, avro), Direction.BACKWARD
         )
         parse_schema(SchemaType.PROTOBUF, 'syntax = "proto3";\nmessage W { int32 a = 1; }\n')
+        parse_schema(SchemaType.JSON, '{"type": "object", "properties": {"a": {"$ref": "#"}}}')
         with self.store.read() as tx:
             tx.subject_versions(GLOBAL_SCOPE)
             tx.schemas_by_ids([0])

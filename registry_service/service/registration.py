@@ -283,9 +283,9 @@ class Registration(ServiceCore):
                 continue
             stored, parsed = outcome.inserted
             self._remember(stored)  # committed now: registering it again is a cache hit
-            if parsed.schema_type is SchemaType.AVRO:
-                # An Avro schema parsed from the stored text is this same tree, so later
-                # compatibility checks need not parse it again. (Not Protobuf: from a
+            if parsed.schema_type in (SchemaType.AVRO, SchemaType.JSON):
+                # An Avro or JSON schema parsed from the stored text is this same tree, so
+                # later compatibility checks need not parse it again. (Not Protobuf: from a
                 # base64 descriptor the stored text compiles to a descriptor that may
                 # differ in detail, and ``format=serialized`` must not depend on who
                 # registered.)

@@ -34,7 +34,9 @@ LATEST = -1
 MAX_VERSION = 2**31 - 1
 DEFAULT_CONTEXT = "."
 CONTEXT_PREFIX = ":.:"
-SUPPORTED_TYPES = (SchemaType.AVRO, SchemaType.PROTOBUF)
+# In the order Confluent's GET /schemas/types answers (the key order of its providers'
+# java.util.HashMap).
+SUPPORTED_TYPES = (SchemaType.JSON, SchemaType.PROTOBUF, SchemaType.AVRO)
 
 
 # -- request values --------------------------------------------------------------------

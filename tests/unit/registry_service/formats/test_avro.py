@@ -177,11 +177,9 @@ def test_valid_defaults_are_accepted_and_kept(field_type: Json, default: Json) -
     assert json.loads(schema.canonical)["fields"][0]["default"] == default
 
 
-def test_parse_schema_rejects_empty_text_and_unsupported_types() -> None:
+def test_parse_schema_rejects_empty_text() -> None:
     with pytest.raises(InvalidSchemaError, match="Empty schema"):
         parse_schema(SchemaType.AVRO, "  ")
-    with pytest.raises(InvalidSchemaError, match="JSON schemas are not supported"):
-        parse_schema(SchemaType.JSON, '{"type": "object"}')
 
 
 def test_parsed_schema_exposes_name_type_and_text() -> None:
