@@ -86,7 +86,7 @@ def _text_of(source: str | Path) -> str:
         return source
     path = Path(source)
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8").strip()  # as regcast's CLI registers it
     except OSError as exc:
         raise SchemaError(
             f"schema {str(source)[:80]!r} is neither JSON Schema text nor a readable file: "
