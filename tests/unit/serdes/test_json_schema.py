@@ -365,3 +365,13 @@ def test_lookup_only_when_auto_register_is_off(client: SchemaRegistryClient) -> 
 def test_not_json_serializable_is_a_record_error(client: SchemaRegistryClient) -> None:
     with pytest.raises(RecordError, match="not JSON-serializable"):
         JSONSerializer(client, True)({"x": {1, 2}}, VALUE)
+
+
+def test_model_without_validation_parses_bytes_in_pydantic(client: SchemaRegistryClient) -> None:
+    reader = JSONDeserializer(client, model=Customer, validate=False)
+    data = JSONSerializer(client, Customer)(Customer(customerId=1, name="Ada"), VALUE)
+    assert reader(data, VALUE) == Customer(customerId=1, name="Ada")
+    with pytest.raises(RecordError, match=r"cannot build Customer at customerId"):
+        reader(b"\x00\x00\x00\x00\x01" + b'{"customerId":"x","name":"Ada"}', VALUE)
+    with pytest.raises(RecordError, match="cannot build Customer"):
+        reader(b"\x00\x00\x00\x00\x01" + b"{broken", VALUE)
