@@ -2,7 +2,8 @@
 
 Theory of operation
 -------------------
-1. **Targets.** The paths given (folders are searched for ``*.avsc`` and ``*.proto``),
+1. **Targets.** The paths given (folders are searched for ``*.avsc``, ``*.proto`` and
+   ``*.json`` files that declare ``$schema``),
    or every file in ``regcast.toml`` when none are. Each file gets its subject from
    ``regcast.toml``, else by convention (:func:`regcast.config.conventional_subject`);
    a ``.proto`` file that another checked file imports gets its import path, which is
@@ -10,7 +11,8 @@ Theory of operation
    needs are added as targets of their own: a change to ``common/types.proto`` is part
    of every change to the files that import it.
 2. **Local parse.** Avro with ``json`` + fastavro, Protobuf with protoc (one run for all
-   files); a file that does not parse is ``invalid`` with the line where known.
+   files), JSON Schema with ``json`` + its draft's meta-schema; a file that does not
+   parse is ``invalid`` with the line where known.
 3. **Registry, dependencies first.** For each file: look the schema up under its subject
    (already registered: ``unchanged``; no subject yet: ``new``); otherwise ask
    ``POST /compatibility/subjects/{s}/versions?verbose=true``, which tests against the
@@ -39,8 +41,10 @@ from regcast.config import (
     RegcastConfig,
     SchemaType,
     conventional_subject,
+    declares_json_schema,
     schema_type_for,
 )
+from regcast.json_schema_files import JsonSchemaFile, load_json_schema
 from regcast.schema_files import (
     AvroFile,
     LineLocator,
@@ -150,10 +154,15 @@ def collect_schema_files(paths: Sequence[Path]) -> list[Path]:
     for given in paths:
         if given.is_dir():
             candidates = sorted(
-                p for p in given.rglob("*") if p.suffix in _SUFFIXES and p.is_file()
+                p
+                for p in given.rglob("*")
+                if p.is_file()
+                and (p.suffix in _SUFFIXES or (p.suffix == ".json" and declares_json_schema(p)))
             )
             if not candidates:
-                raise ConfigError(f"no .avsc or .proto files under {given}")
+                raise ConfigError(
+                    f"no .avsc, .proto or JSON Schema (.json with $schema) files under {given}"
+                )
         elif given.is_file():
             candidates = [given]
         else:
@@ -169,7 +178,7 @@ def collect_schema_files(paths: Sequence[Path]) -> list[Path]:
 @dataclass
 class _Target:
     result: FileResult
-    schema: AvroFile | ProtoFile | None = None
+    schema: AvroFile | ProtoFile | JsonSchemaFile | None = None
     problems: list[SchemaProblem] = field(default_factory=list)
 
 
@@ -208,9 +217,10 @@ def _load_targets(
     for path in paths:
         result = FileResult(path, _display(path), "", types[path])
         target = _Target(result)
-        if types[path] is SchemaType.AVRO:
+        if types[path] in (SchemaType.AVRO, SchemaType.JSON):
+            load = load_avro if types[path] is SchemaType.AVRO else load_json_schema
             try:
-                target.schema = load_avro(path)
+                target.schema = load(path)
             except SchemaFileError as exc:
                 target.problems = list(exc.problems)
             result.subject = subject_for(path, None)
@@ -431,7 +441,7 @@ class _Checker:
                 self.done[schema.import_name] = result
 
     def _check_against_registry(
-        self, target: _Target, schema: AvroFile | ProtoFile, result: FileResult
+        self, target: _Target, schema: AvroFile | ProtoFile | JsonSchemaFile, result: FileResult
     ) -> None:
         client = self.client
         refs = self.references(target, result)

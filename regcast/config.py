@@ -12,7 +12,8 @@ The file sits at the root of a repository that keeps its schemas in git, so that
     [[schemas]]
     file = "schemas/avro/order.avsc"     # relative to regcast.toml
     subject = "orders-avro-value"
-    type = "avro"                        # optional; inferred from .avsc / .proto
+    type = "avro"                        # optional; inferred from .avsc / .proto, and
+                                         # .json with a "$schema" key (json)
     message = "regcast.demo.Order"       # optional, .proto only: the message produced
 
     [kafka]                              # optional: the producer's security settings
@@ -25,6 +26,7 @@ error names the file and the entry, and is raised as :class:`ConfigError`.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -43,6 +45,7 @@ __all__ = [
     "SchemaEntry",
     "SchemaType",
     "conventional_subject",
+    "declares_json_schema",
     "find_config",
     "load_config",
     "schema_type_for",
@@ -62,26 +65,49 @@ class SchemaType(StrEnum):
 
     AVRO = "AVRO"
     PROTOBUF = "PROTOBUF"
+    JSON = "JSON"
 
     @classmethod
     def from_name(cls, name: str) -> SchemaType:
         try:
             return cls(name.upper())
         except ValueError:
-            raise ConfigError(f"unknown schema type {name!r}: use avro or protobuf") from None
+            raise ConfigError(f"unknown schema type {name!r}: use avro, protobuf or json") from None
 
 
 _SUFFIX_TYPES = {".avsc": SchemaType.AVRO, ".proto": SchemaType.PROTOBUF}
 
 
+def declares_json_schema(path: Path) -> bool:
+    """A JSON object with a ``$schema`` key (see :mod:`regcast.json_schema_files`)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(document, dict) and "$schema" in document
+
+
 def schema_type_for(path: Path, explicit: str | None = None) -> SchemaType:
-    """The schema type of ``path``: the explicit choice, else from ``.avsc`` / ``.proto``."""
+    """The schema type of ``path``: the explicit choice, else from ``.avsc`` / ``.proto``,
+    else JSON for a ``.json`` file whose object has a ``$schema`` key.
+
+    Other ``.json`` files are refused: most are data, not schemas, so the user says so.
+    """
     if explicit:
         return SchemaType.from_name(explicit)
-    found = _SUFFIX_TYPES.get(path.suffix.lower())
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        if declares_json_schema(path):
+            return SchemaType.JSON
+        raise ConfigError(
+            f"cannot tell the schema type of {path}: a .json file is taken as JSON Schema "
+            'when its object has a "$schema" key; add one (e.g. "$schema": '
+            '"http://json-schema.org/draft-07/schema#") or pass --type json'
+        )
+    found = _SUFFIX_TYPES.get(suffix)
     if found is None:
         raise ConfigError(
-            f"cannot tell the schema type of {path}: name it .avsc or .proto, or pass --type"
+            f"cannot tell the schema type of {path}: name it .avsc, .proto or .json, or pass --type"
         )
     return found
 

@@ -1,10 +1,12 @@
 """Register a schema file, and for ``.proto`` files every import it needs, in order.
 
-Used by ``regcast register`` and ``regcast demo``. Protobuf imports are registered
-depth first under their subject (``regcast.toml``, else the import path, as
-:class:`serdes.ProtobufSerializer` and confluent-kafka do) and referenced by the version
-that holds them, so the registry's answer for the top file is exactly what a producer
-using the same file would get.
+Used by ``regcast register``, ``regcast produce`` and ``regcast demo``. Avro and JSON
+Schema files are registered as their text (JSON Schema ``$ref``s to other files are not
+followed: such a schema is registered as written and must resolve on its own).
+Protobuf imports are registered depth first under their subject (``regcast.toml``, else
+the import path, as :class:`serdes.ProtobufSerializer` and confluent-kafka do) and
+referenced by the version that holds them, so the registry's answer for the top file is
+exactly what a producer using the same file would get.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from regcast.config import ConfigError, RegcastConfig, SchemaType, schema_type_for
+from regcast.json_schema_files import JsonSchemaFile, load_json_schema
 from regcast.schema_files import (
     AvroFile,
     ProtoFile,
@@ -39,7 +42,7 @@ class Registered:
 
 def load_schema_file(
     path: Path, config: RegcastConfig, schema_type: str | None = None
-) -> AvroFile | ProtoFile:
+) -> AvroFile | ProtoFile | JsonSchemaFile:
     """Parse one schema file; :class:`SchemaFileError` (with lines) when it does not.
 
     A path that is not a file is a usage error (:class:`ConfigError`), not a bad schema.
@@ -50,6 +53,8 @@ def load_schema_file(
     kind = schema_type_for(path, schema_type or (entry.schema_type if entry else None))
     if kind is SchemaType.AVRO:
         return load_avro(path)
+    if kind is SchemaType.JSON:
+        return load_json_schema(path)
     compilation = compile_protos([path], config.proto_include)
     compiled = compilation.files.get(path.resolve())
     if compiled is None:
@@ -115,7 +120,7 @@ def _disk_path(proto: ProtoFile, import_name: str) -> Path | None:
 
 def register_file(
     client: SchemaRegistryClient,
-    schema: AvroFile | ProtoFile,
+    schema: AvroFile | ProtoFile | JsonSchemaFile,
     subject: str,
     config: RegcastConfig,
     *,
@@ -126,10 +131,11 @@ def register_file(
     Registry errors propagate (:class:`serdes.errors.IncompatibleSchemaError` and friends).
     """
     out: list[Registered] = []
-    if isinstance(schema, AvroFile):
-        schema_id = client.register_schema(subject, schema.schema_str, "AVRO", (), normalize)
-        version = client.lookup_schema(subject, schema.schema_str, "AVRO", (), normalize).version
-        out.append(Registered(str(schema.path), subject, schema_id, version, SchemaType.AVRO))
+    if isinstance(schema, AvroFile | JsonSchemaFile):
+        kind = schema.schema_type
+        schema_id = client.register_schema(subject, schema.schema_str, kind, (), normalize)
+        version = client.lookup_schema(subject, schema.schema_str, kind, (), normalize).version
+        out.append(Registered(str(schema.path), subject, schema_id, version, kind))
         return out
     _register_proto(client, schema, subject, config, normalize, out, {})
     return out

@@ -7,7 +7,9 @@ Confluent-compatible registry and never imports ``registry_service``.
 Modules: :mod:`serdes.wire` (framing), :mod:`serdes.registry_client` (httpx client,
 caches, retries), :mod:`serdes.auth` (bearer tokens: static or OIDC client
 credentials), :mod:`serdes.avro` and :mod:`serdes.avro_model` (fastavro; schemas
-from dataclasses / pydantic models), :mod:`serdes.protobuf`, :mod:`serdes.naming`
+from dataclasses / pydantic models), :mod:`serdes.protobuf`, :mod:`serdes.json_schema`,
+:mod:`serdes.json_validation` and :mod:`serdes.json_model` (jsonschema validation;
+schemas from pydantic), :mod:`serdes.naming`
 (subject name strategies), :mod:`serdes.context`, :mod:`serdes.errors`.
 
 Serializers and deserializers are callables ``(obj, ctx)``; ``ctx`` is a
@@ -21,6 +23,7 @@ from serdes.avro import AvroDeserializer, AvroSerializer
 from serdes.avro_model import AvroDecimal
 from serdes.context import MessageField, SerializationContext
 from serdes.errors import RegistryError, SerializationError
+from serdes.json_schema import JSONDeserializer, JSONSerializer
 from serdes.naming import (
     record_subject_name_strategy,
     topic_record_subject_name_strategy,
@@ -45,6 +48,8 @@ __all__ = [
     "AvroDecimal",
     "AvroDeserializer",
     "AvroSerializer",
+    "JSONDeserializer",
+    "JSONSerializer",
     "MessageField",
     "OidcClientCredentials",
     "ProtobufDeserializer",

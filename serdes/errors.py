@@ -14,6 +14,8 @@ Hierarchy::
     │   └── TruncatedFrameError           shorter than header / message-index array
     ├── SchemaError                       a schema that cannot be loaded, parsed or generated
     ├── RecordError                       a record does not fit its schema (names the field)
+    │   └── RecordValidationError         fails JSON Schema validation (.path, .subject,
+    │                                     .schema_id)
     ├── SchemaEvolutionError              writer schema cannot be read with the reader schema
     │                                     (names the field)
     └── RegistryError                     any failure talking to the registry
@@ -46,6 +48,7 @@ __all__ = [
     "InvalidSchemaError",
     "InvalidVersionError",
     "RecordError",
+    "RecordValidationError",
     "RegistryAuthenticationError",
     "RegistryAuthorizationError",
     "RegistryError",
@@ -88,6 +91,30 @@ class SchemaError(SerializationError):
 
 class RecordError(SerializationError):
     """A record does not match its schema; the message names the field."""
+
+
+class RecordValidationError(RecordError):
+    """A record fails validation against its JSON Schema (writer or reader side).
+
+    ``path`` is where in the record (``$.lines[0].quantity``, ``$`` for the whole
+    record), ``schema_path`` the keyword that failed (``properties/lines/items/...``),
+    ``subject`` / ``schema_id`` the schema when it came from the registry.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        schema_path: str,
+        subject: str | None = None,
+        schema_id: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.schema_path = schema_path
+        self.subject = subject
+        self.schema_id = schema_id
 
 
 class SchemaEvolutionError(SerializationError):

@@ -170,7 +170,8 @@ def check(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Schema files or folders (searched for *.avsc and *.proto) "
+            help="Schema files or folders (searched for *.avsc, *.proto and *.json "
+            "with $schema) "
             "[default: every file in regcast.toml].",
             show_default=False,
         ),
@@ -196,7 +197,7 @@ def check(
     ] = False,
     schema_type: Annotated[
         str | None,
-        typer.Option("--type", "-t", help="avro or protobuf [default: from the extension]."),
+        typer.Option("--type", "-t", help="avro, protobuf or json [default: from the extension]."),
     ] = None,
     config_path: ConfigOption = None,
 ) -> None:

@@ -9,8 +9,9 @@ Theory of operation
    from its cache.
 2. Each input line is decoded as JSON and turned into the schema's types
    (:mod:`regcast.json_records`): Avro logical types from their JSON text, Protobuf with
-   protobuf's JSON mapping. A line that does not fit is *rejected*, reported with its
-   line number, and the rest go on.
+   protobuf's JSON mapping; JSON Schema values go as they are and the serializer
+   validates them against the schema. A line that does not fit is *rejected*, reported
+   with its line number (and for JSON Schema the path that failed), and the rest go on.
 3. Records go through :class:`producer.Producer` with the serdes serializer as its
    ``value_serializer``; the key (``--key-field``) is the field's value as UTF-8. Every
    future is counted exactly once as delivered or failed (:class:`DeliveryStats`).
@@ -77,10 +78,17 @@ from regcast.commands._kafka import (
 )
 from regcast.config import ConfigError, RegcastConfig
 from regcast.json_records import JsonRecordError, avro_converter, protobuf_converter
+from regcast.json_schema_files import JsonSchemaFile
 from regcast.pipeline import DeliveryStats, broker_reachable, open_producer
 from regcast.registration import load_schema_file, register_file
 from regcast.schema_files import AvroFile, ProtoFile, SchemaFileError
-from serdes import AvroSerializer, ProtobufSerializer, SchemaRegistryClient, SerializationError
+from serdes import (
+    AvroSerializer,
+    JSONSerializer,
+    ProtobufSerializer,
+    SchemaRegistryClient,
+    SerializationError,
+)
 from serdes.context import SerdeContext
 
 BOOTSTRAP_ENV = "REGCAST_BOOTSTRAP"
@@ -104,7 +112,7 @@ def _reference_subjects(config: RegcastConfig) -> Callable[[Any, str], str]:
 
 def build_serializer(
     client: SchemaRegistryClient,
-    schema: AvroFile | ProtoFile,
+    schema: AvroFile | ProtoFile | JsonSchemaFile,
     subject: str,
     config: RegcastConfig,
     message: str | None,
@@ -119,6 +127,11 @@ def build_serializer(
             client, schema.path, subject_name_strategy=subject_strategy
         )
         return serializer, avro_converter(schema.document)
+    if isinstance(schema, JsonSchemaFile):
+        serializer = JSONSerializer(
+            client, schema.schema_str, subject_name_strategy=subject_strategy
+        )
+        return serializer, _as_is
     entry = config.entry_for(schema.path) if schema.path is not None else None
     message_class = schema.message_class(message or (entry.message if entry else None))
     serializer = ProtobufSerializer(
@@ -128,6 +141,11 @@ def build_serializer(
         reference_subject_name_strategy=_reference_subjects(config),
     )
     return serializer, protobuf_converter(message_class)
+
+
+def _as_is(value: Any) -> Any:
+    """JSON Schema records are JSON already; the serializer validates them."""
+    return value
 
 
 def _count_lines(path: Path) -> int:
@@ -184,8 +202,14 @@ def produce(
     topic: Annotated[str, typer.Option("--topic", "-t", help="Topic to produce to.")],
     schema_path: Annotated[
         Path,
-        typer.Option("--schema", "-s", help="Value schema: .avsc or .proto.", dir_okay=False),
+        typer.Option(
+            "--schema", "-s", help="Value schema: .avsc, .proto or .json.", dir_okay=False
+        ),
     ],
+    schema_type: Annotated[
+        str | None,
+        typer.Option("--type", help="avro, protobuf or json [default: from the extension]."),
+    ] = None,
     bootstrap: Annotated[
         str,
         typer.Option(
@@ -235,7 +259,7 @@ def produce(
     sasl_oauthbearer_client_secret: SaslOauthbearerClientSecretOption = None,
     sasl_oauthbearer_scope: SaslOauthbearerScopeOption = None,
 ) -> None:
-    """Produce JSON lines (stdin or --input) to TOPIC as typed Avro or Protobuf records.
+    """Produce JSON lines (stdin or --input) to TOPIC as Avro, Protobuf or JSON Schema records.
 
     Prints a progress bar and a delivery summary. Exit 0 when every record was
     delivered, 1 when some input lines did not fit the schema (the rest were
@@ -250,7 +274,7 @@ def produce(
     url = config.effective_registry_url(registry)
     subject = subject or f"{topic}-value"
     try:
-        schema = load_schema_file(schema_path, config)
+        schema = load_schema_file(schema_path, config, schema_type)
     except ConfigError as exc:
         fail(str(exc))
     except SchemaFileError as exc:

@@ -39,10 +39,15 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 def register(
     subject: Annotated[str, typer.Argument(help="Subject to register under, e.g. orders-value.")],
-    file: Annotated[Path, typer.Argument(help="Schema file: .avsc (Avro) or .proto (Protobuf).")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="Schema file: .avsc (Avro), .proto (Protobuf) or .json (JSON Schema)."),
+    ],
     schema_type: Annotated[
         str | None,
-        typer.Option("--type", "-t", help="avro or protobuf [default: from the file extension]."),
+        typer.Option(
+            "--type", "-t", help="avro, protobuf or json [default: from the file extension]."
+        ),
     ] = None,
     normalize: Annotated[
         bool, typer.Option("--normalize", help="Ask the registry to normalize the schema.")

@@ -32,7 +32,7 @@ def test_folders_expand_to_schema_files_once(tmp_path: Path) -> None:
     assert collect_schema_files([tmp_path / "x", a]) == [a.resolve(), b.resolve()]
     with pytest.raises(ConfigError, match="no such file or folder"):
         collect_schema_files([tmp_path / "missing"])
-    with pytest.raises(ConfigError, match=r"no \.avsc or \.proto files"):
+    with pytest.raises(ConfigError, match=r"no \.avsc, \.proto or JSON Schema"):
         collect_schema_files([_write(tmp_path / "empty" / "r.md", "").parent])
 
 

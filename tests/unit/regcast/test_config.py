@@ -53,8 +53,9 @@ def test_schema_type_from_extension_or_explicit() -> None:
     assert schema_type_for(Path("a.json"), "avro") is SchemaType.AVRO
     with pytest.raises(ConfigError, match="--type"):
         schema_type_for(Path("a.json"))
-    with pytest.raises(ConfigError, match="unknown schema type 'json'"):
-        schema_type_for(Path("a.avsc"), "json")
+    with pytest.raises(ConfigError, match="unknown schema type 'xml'"):
+        schema_type_for(Path("a.avsc"), "xml")
+    assert schema_type_for(Path("a.avsc"), "json") is SchemaType.JSON  # explicit wins
 
 
 def test_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
