@@ -263,6 +263,22 @@ class Reads(ServiceCore):
         context without one). An unqualified ``subject`` that does not hold the id in
         the default context is tried in each other context, as Confluent's
         ``getSchemaKeyUsingContexts`` does."""
+        subject, id_base, stored = self.id_in_context(schema_id, subject)
+        if stored is None or id_base is None:
+            raise SchemaNotFoundError(schema_id)
+        versions = self._subject_versions(subject) if subject else None
+        body = self._schema_by_id_json(stored, fmt, subject, versions)
+        if fetch_max_id:
+            with self.store.read() as tx:
+                body["maxId"] = public_id(tx.max_schema_id(id_base))
+        return body
+
+    def id_in_context(
+        self, schema_id: int, subject: str | None
+    ) -> tuple[str | None, int | None, StoredSchema | None]:
+        """The subject (normalized), context id base and schema that ``GET
+        /schemas/ids/{id}?subject=`` answers with; the auth guard asks the same, so it
+        judges the subject actually answered. Unknown ids and contexts give None."""
         subject = normalize_subject(subject) if subject else None
         id_base = self._subject_id_base(subject)
         stored = (
@@ -281,14 +297,7 @@ class Reads(ServiceCore):
             if found is not None:
                 subject, stored = found
                 id_base = stored.id - schema_id
-        if stored is None or id_base is None:
-            raise SchemaNotFoundError(schema_id)
-        versions = self._subject_versions(subject) if subject else None
-        body = self._schema_by_id_json(stored, fmt, subject, versions)
-        if fetch_max_id:
-            with self.store.read() as tx:
-                body["maxId"] = public_id(tx.max_schema_id(id_base))
-        return body
+        return subject, id_base, stored
 
     def _in_other_context(self, schema_id: int, name: str) -> tuple[str, StoredSchema] | None:
         """The first context (by name) whose subject ``name`` holds id ``schema_id``."""
