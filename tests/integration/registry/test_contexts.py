@@ -7,14 +7,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from confluent_kafka.schema_registry import (
+    ConfigCompatibilityLevel,
+    Schema,
+    SchemaRegistryClient,
+    ServerConfig,
+)
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from regcast.local_broker import stop_process
 from registry_service.settings import resolve_database_url
+from tests.integration.registry.auth_support import (
+    PASSWORDS,
+    basic_header,
+    user_entry,
+    users_document,
+    write_users_file,
+)
 from tests.integration.registry.test_api import (
     ADDRESS,
     CUSTOMER,
@@ -24,6 +41,7 @@ from tests.integration.registry.test_api import (
     register,
     register_id,
 )
+from tests.support.registry import serve_registry
 
 # Not BACKWARD compatible with USER_V1: a new field without a default.
 USER_BAD = json.dumps(
@@ -303,3 +321,100 @@ def test_a_layout_2_database_is_migrated_in_place_and_keeps_its_ids(
         assert register_id(client, ":.new:old", USER_V2) == 2
         assert register_id(client, "fresh", USER_BAD) == customer + 1
         assert ok(client.get("/contexts")) == [".", ".new"]
+
+
+# -- authorization ---------------------------------------------------------------------
+
+
+def register_as(
+    client: TestClient, subject: str, schema: str, headers: dict[str, str]
+) -> httpx.Response:
+    return client.post(f"/subjects/{subject}/versions", json={"schema": schema}, headers=headers)
+
+
+def test_a_grant_covers_another_context_only_when_its_pattern_names_one(
+    registry_app: Callable[..., FastAPI], tmp_path: Path
+) -> None:
+    document = users_document()
+    document["users"].append(user_entry("blue", "eulb"))
+    document["permissions"] += [
+        {"username": "blue", "operation": "Write", "resource": r"Subject::\.blue:.*"},
+        {"username": "writer", "operation": "Write", "resource": "Subject:.*"},
+    ]
+    users = write_users_file(tmp_path / "users.json", document)
+    passwords = {**PASSWORDS, "blue": "eulb"}
+
+    def as_(user: str) -> dict[str, str]:
+        return basic_header(user, passwords[user])
+
+    with TestClient(registry_app(auth="basic", auth_file=users)) as client:
+        admin = as_("admin")
+        assert ok(register_as(client, "orders", USER_V1, admin))["id"] == 1
+        assert ok(register_as(client, ":.blue:orders", USER_V2, admin))["id"] == 1
+        # "Subject:.*" (no context in it) covers the default context only.
+        assert ok(register_as(client, "anything", USER_V1, as_("writer")))["id"] == 1
+        error(register_as(client, ":.blue:orders", USER_V2, as_("writer")), 403, 40301)
+        error(client.get("/subjects/:.blue:orders/versions", headers=as_("writer")), 403, 40301)
+        # "Subject::\.blue:.*" covers that context only.
+        assert ok(register_as(client, ":.blue:more", USER_V2, as_("blue")))["id"] == 1
+        error(register_as(client, "orders", USER_V1, as_("blue")), 403, 40301)
+        error(register_as(client, ":.green:orders", USER_V1, as_("blue")), 403, 40301)
+        listed = ok(client.get("/subjects", headers=as_("blue")))
+        assert listed == [":.blue:more", ":.blue:orders"]
+        # Ids are judged in the context they are looked up in.
+        blue_id = {"subject": ":.blue:orders"}
+        assert ok(client.get("/schemas/ids/1", params=blue_id, headers=as_("blue")))["schema"]
+        error(client.get("/schemas/ids/1", headers=as_("blue")), 404, 40403)
+        error(client.get("/schemas/ids/1", params=blue_id, headers=as_("writer")), 404, 40403)
+        assert ok(client.get("/schemas/ids/1", headers=as_("writer")))["schema"]
+        by_prefix = ok(client.get("/contexts/.blue/schemas/ids/1", headers=as_("blue")))
+        assert json.loads(by_prefix["schema"]) == json.loads(USER_V2)
+
+
+# -- confluent-kafka -------------------------------------------------------------------
+
+
+def test_confluent_kafkas_client_with_qualified_subjects(tmp_path: Path) -> None:
+    """confluent-kafka's SchemaRegistryClient and Avro serializers on qualified subjects,
+    against the registry under uvicorn."""
+    process, url = serve_registry(f"sqlite:///{tmp_path / 'registry.db'}", tmp_path / "log")
+    try:
+        sr = SchemaRegistryClient({"url": url, "max.retries": 0})
+        default_id = sr.register_schema("users", Schema(USER_V1, "AVRO"))
+        blue_id = sr.register_schema(":.blue:users", Schema(USER_V2, "AVRO"))
+        assert (default_id, blue_id) == (1, 1)
+        assert sr.get_latest_version(":.blue:users").version == 1
+        fresh = SchemaRegistryClient({"url": url, "max.retries": 0})
+        found = fresh.get_schema(1, subject_name=":.blue:users")
+        assert json.loads(found.schema_str) == json.loads(USER_V2)
+        assert fresh.lookup_schema(":.blue:users", Schema(USER_V2, "AVRO")).schema_id == 1
+        assert ":.blue:users" in fresh.get_subjects()
+        full = ServerConfig(compatibility=ConfigCompatibilityLevel.FULL)
+        fresh.set_config(":.blue:users", full)
+        assert fresh.get_config(":.blue:users").compatibility_level == full.compatibility
+        assert fresh.get_versions(":.blue:users") == [1]
+        # A client whose base URL is the context (Confluent's /contexts/{c} prefix).
+        scoped = SchemaRegistryClient({"url": f"{url}/contexts/.blue", "max.retries": 0})
+        assert scoped.get_subjects() == [":.blue:users"]
+        assert json.loads(scoped.get_schema(1).schema_str) == json.loads(USER_V2)
+
+        serializer = AvroSerializer(
+            sr,
+            USER_V2,
+            conf={"subject.name.strategy": lambda ctx, name: f":.blue:{ctx.topic}-value"},
+        )
+        value = SerializationContext("t", MessageField.VALUE)
+        payload = serializer({"id": 7, "email": "a@b"}, value)
+        # The same schema as :.blue:users' in the same context: the same id, 1.
+        assert payload is not None and payload[1:5] == (1).to_bytes(4, "big")
+        assert sr.get_latest_version(":.blue:t-value").schema_id == 1
+        deserializer = AvroDeserializer(
+            SchemaRegistryClient({"url": f"{url}/contexts/.blue", "max.retries": 0})
+        )
+        record = deserializer(payload, value)
+        assert record == {"id": 7, "email": "a@b"}
+        sr.close()
+        fresh.close()
+        scoped.close()
+    finally:
+        stop_process(process)
