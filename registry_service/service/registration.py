@@ -133,7 +133,8 @@ class Registration(ServiceCore):
         ):
             return None
         subject = normalize_subject(subject)
-        id_base = self._known_id_base(subject)
+        # The default context (id base 0) without a call: this is the hot path.
+        id_base = self._known_id_base(subject) if subject.startswith(":.") else 0
         if id_base is None:
             return None
         versions = self.cache.get(("versions", subject))
@@ -150,7 +151,10 @@ class Registration(ServiceCore):
         parsed = self.cache.parsed.get(("request", schema_type, request.schema, (), normalize))
         if parsed is None:
             return None
-        schema_id = self.cache.fingerprints.get(scoped_fingerprint(parsed.fingerprint, id_base))
+        fingerprint = parsed.fingerprint
+        if id_base:
+            fingerprint = scoped_fingerprint(fingerprint, id_base)
+        schema_id = self.cache.fingerprints.get(fingerprint)
         if schema_id is None:
             return None
         for item in reversed(versions):
