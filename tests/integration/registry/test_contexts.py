@@ -295,7 +295,9 @@ def _layout(database_url: str) -> int:
     engine = sa.create_engine(resolve_database_url(database_url))
     try:
         with engine.connect() as conn:
-            return int(conn.execute(sa.text("SELECT schema_version FROM registry_state")).scalar())
+            return int(
+                conn.execute(sa.text("SELECT schema_version FROM registry_state")).scalar_one()
+            )
     finally:
         engine.dispose()
 
@@ -386,7 +388,7 @@ def test_confluent_kafkas_client_with_qualified_subjects(tmp_path: Path) -> None
         assert sr.get_latest_version(":.blue:users").version == 1
         fresh = SchemaRegistryClient({"url": url, "max.retries": 0})
         found = fresh.get_schema(1, subject_name=":.blue:users")
-        assert json.loads(found.schema_str) == json.loads(USER_V2)
+        assert json.loads(str(found.schema_str)) == json.loads(USER_V2)
         assert fresh.lookup_schema(":.blue:users", Schema(USER_V2, "AVRO")).schema_id == 1
         assert ":.blue:users" in fresh.get_subjects()
         full = ServerConfig(compatibility=ConfigCompatibilityLevel.FULL)
@@ -396,7 +398,7 @@ def test_confluent_kafkas_client_with_qualified_subjects(tmp_path: Path) -> None
         # A client whose base URL is the context (Confluent's /contexts/{c} prefix).
         scoped = SchemaRegistryClient({"url": f"{url}/contexts/.blue", "max.retries": 0})
         assert scoped.get_subjects() == [":.blue:users"]
-        assert json.loads(scoped.get_schema(1).schema_str) == json.loads(USER_V2)
+        assert json.loads(str(scoped.get_schema(1).schema_str)) == json.loads(USER_V2)
 
         serializer = AvroSerializer(
             sr,
