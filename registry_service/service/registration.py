@@ -1,14 +1,16 @@
 """Registration: ``POST /subjects/{s}/versions``, the one write on the hot path.
 
 Identity: a schema's ``fingerprint`` (type + canonical text + references, computed by
-the formats) names one global id. Registering looks the fingerprint up; only a schema
-never seen before gets ``max(id) + 1``. The id and the version number are taken inside
-``Store.write()``, which excludes every other writer in every process, so they cannot
-race. What decides whether a registration may write at all (parsing, mode, version
-rules, compatibility) runs before the lock on the cached snapshot of the subject, and
-runs again under the lock only if another write has landed since; a subject not cached
-is read and judged under the lock (``register``). Registrations that wait for the lock
-together share one transaction (``group_commit.GroupCommit``)."""
+the formats) names one id in the subject's context (``values.scoped_fingerprint``; each
+context has its own id space, see ``storage.sql``). Registering looks the fingerprint
+up; only a schema never seen before in that context gets the context's ``max(id) + 1``.
+The id and the version number are taken inside ``Store.write()``, which excludes every
+other writer in every process, so they cannot race. What decides whether a registration
+may write at all (parsing, mode, version rules, compatibility) runs before the lock on
+the cached snapshot of the subject, and runs again under the lock only if another write
+has landed since; a subject not cached is read and judged under the lock (``register``).
+Registrations that wait for the lock together share one transaction
+(``group_commit.GroupCommit``)."""
 
 from __future__ import annotations
 
