@@ -28,6 +28,7 @@ from registry_service.access_log import AccessLog, AccessLogWriter
 from registry_service.auth import audit
 from registry_service.auth.endpoints import unclassified
 from registry_service.auth.exposure import ExposureWarning, warn_if_exposed
+from registry_service.context_paths import ContextPaths
 from registry_service.errors import install_error_handlers
 from registry_service.middleware import HotPaths, MediaTypes, RequestBodyLimit
 from registry_service.paths import PathSegments
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(AuthGuard, service=service, settings=settings, users=users)
     else:
         app.add_middleware(ExposureWarning, warned=warned_at_start)
+    app.add_middleware(ContextPaths)  # /contexts/{c}/..., on PathSegments' canonical path
     app.add_middleware(PathSegments)
     app.add_middleware(MediaTypes)
     if access_log is not None:

@@ -54,6 +54,7 @@ from serdes.errors import (
 
 __all__ = [
     "ConfigOption",
+    "ContextOption",
     "ExitCode",
     "RegistryOption",
     "RegistryPasswordOption",
@@ -61,6 +62,7 @@ __all__ = [
     "RegistryUserOption",
     "Terminated",
     "console",
+    "context_url",
     "err_console",
     "fail",
     "load_cli_config",
@@ -90,6 +92,33 @@ RegistryOption = Annotated[
         show_default=False,
     ),
 ]
+
+ContextOption = Annotated[
+    str | None,
+    typer.Option(
+        "--context",
+        help="Schema context to work in (e.g. staging or .staging): its subjects, ids "
+        "and references [default: the default context].",
+        show_default=False,
+    ),
+]
+
+
+def context_url(url: str, context: str | None) -> str:
+    """The registry URL that puts every request in ``context``: Confluent's
+    ``/contexts/{context}`` prefix, which qualifies the subjects of paths and lookups
+    (so a .proto file's imports and its references land in the same context too)."""
+    if not context:
+        return url
+    name = context.strip(":")
+    if not name or ":" in name or "/" in name or (name.strip(".") == "" and name != "."):
+        fail(f"--context {context!r} is not a context name (letters, digits, '.', '-', '_')")
+    if name == ".":
+        return url
+    if not name.startswith("."):
+        name = "." + name
+    return f"{url.rstrip('/')}/contexts/{name}"
+
 
 REGISTRY_USER_ENV = "REGCAST_REGISTRY_USER"
 REGISTRY_PASSWORD_ENV = "REGCAST_REGISTRY_PASSWORD"

@@ -20,12 +20,14 @@ import typer
 from regcast.checking import CheckReport, FileResult, Verdict, collect_schema_files, run_check
 from regcast.commands._common import (
     ConfigOption,
+    ContextOption,
     ExitCode,
     RegistryOption,
     RegistryPasswordOption,
     RegistryTokenOption,
     RegistryUserOption,
     console,
+    context_url,
     fail,
     load_cli_config,
     open_registry,
@@ -177,6 +179,7 @@ def check(
         ),
     ] = None,
     registry: RegistryOption = None,
+    context: ContextOption = None,
     registry_user: RegistryUserOption = None,
     registry_password: RegistryPasswordOption = None,
     registry_token: RegistryTokenOption = None,
@@ -209,7 +212,7 @@ def check(
     incompatible or does not parse, 2 on usage, network or registry errors.
     """
     config = load_cli_config(config_path)
-    url = config.effective_registry_url(registry)
+    url = context_url(config.effective_registry_url(registry), context)
     try:
         if paths:
             files = collect_schema_files(paths)

@@ -18,12 +18,14 @@ from rich.table import Table
 
 from regcast.commands._common import (
     ConfigOption,
+    ContextOption,
     ExitCode,
     RegistryOption,
     RegistryPasswordOption,
     RegistryTokenOption,
     RegistryUserOption,
     console,
+    context_url,
     fail,
     load_cli_config,
     open_registry,
@@ -53,6 +55,7 @@ def register(
         bool, typer.Option("--normalize", help="Ask the registry to normalize the schema.")
     ] = False,
     registry: RegistryOption = None,
+    context: ContextOption = None,
     registry_user: RegistryUserOption = None,
     registry_password: RegistryPasswordOption = None,
     registry_token: RegistryTokenOption = None,
@@ -66,7 +69,7 @@ def register(
     (incompatible, or invalid), 2 on usage or registry errors.
     """
     config = load_cli_config(config_path)
-    url = config.effective_registry_url(registry)
+    url = context_url(config.effective_registry_url(registry), context)
     try:
         schema = load_schema_file(file, config, schema_type)
     except ConfigError as exc:
@@ -115,6 +118,7 @@ def _shown(file: str) -> str:
 
 def subjects(
     registry: RegistryOption = None,
+    context: ContextOption = None,
     registry_user: RegistryUserOption = None,
     registry_password: RegistryPasswordOption = None,
     registry_token: RegistryTokenOption = None,
@@ -125,7 +129,7 @@ def subjects(
     as_json: JsonOption = False,
 ) -> None:
     """List the registry's subjects."""
-    url = load_cli_config(config_path).effective_registry_url(registry)
+    url = context_url(load_cli_config(config_path).effective_registry_url(registry), context)
     client = open_registry(
         url, user=registry_user, password=registry_password, token=registry_token
     )
@@ -144,6 +148,7 @@ def subjects(
 def versions(
     subject: Annotated[str, typer.Argument(help="The subject.")],
     registry: RegistryOption = None,
+    context: ContextOption = None,
     registry_user: RegistryUserOption = None,
     registry_password: RegistryPasswordOption = None,
     registry_token: RegistryTokenOption = None,
@@ -154,7 +159,7 @@ def versions(
     as_json: JsonOption = False,
 ) -> None:
     """List the version numbers of SUBJECT (exit 2 if there is no such subject)."""
-    url = load_cli_config(config_path).effective_registry_url(registry)
+    url = context_url(load_cli_config(config_path).effective_registry_url(registry), context)
     client = open_registry(
         url, user=registry_user, password=registry_password, token=registry_token
     )
@@ -205,6 +210,7 @@ def get(
         int | None, typer.Option("--id", help="Get the schema with this global id instead.")
     ] = None,
     registry: RegistryOption = None,
+    context: ContextOption = None,
     registry_user: RegistryUserOption = None,
     registry_password: RegistryPasswordOption = None,
     registry_token: RegistryTokenOption = None,
@@ -217,7 +223,7 @@ def get(
     """Show a schema: SUBJECT [VERSION] (default latest), or --id N."""
     if (subject is None) == (schema_id is None):
         fail("give either SUBJECT [VERSION] or --id N")
-    url = load_cli_config(config_path).effective_registry_url(registry)
+    url = context_url(load_cli_config(config_path).effective_registry_url(registry), context)
     client = open_registry(
         url, user=registry_user, password=registry_password, token=registry_token
     )

@@ -63,6 +63,7 @@ from registry_service.auth.permissions import Operation, Principal
 from registry_service.errors import MEDIA_TYPE, RegistryError, SchemaNotFoundError
 from registry_service.paths import decode_segment
 from registry_service.service import RegistryService, normalize_subject
+from registry_service.service.values import DEFAULT_CONTEXT, context_of, context_scope
 from registry_service.settings import Settings
 
 log = logging.getLogger("registry_service.auth")
@@ -175,7 +176,7 @@ class AuthGuard:
         self.max_pending = settings.auth_max_pending_verifications
         self.pending = 0
         self._verifications = asyncio.Semaphore(settings.auth_max_concurrent_verifications)
-        self._id_subjects: dict[int, tuple[int, frozenset[str]]] = {}
+        self._id_subjects: dict[tuple[int, str], tuple[int, frozenset[str]]] = {}
         self.schemes = settings.auth_schemes
         self.bearer = BearerAuthenticator(settings) if "bearer" in self.schemes else None
         self._required = "Authentication required: send " + " or ".join(
@@ -305,41 +306,55 @@ class AuthGuard:
             if not (digits.isascii() and digits.isdigit()) or len(digits) > 10:
                 return  # the route answers 404 for what is not an id
             schema_id = int(digits)
+            context = DEFAULT_CONTEXT
         else:
             try:
                 ids = await run_in_threadpool(self.service.ids_by_guid, decode_segment(parameter))
             except RegistryError:
                 return
-            schema_id = ids[0]["id"]
-        subjects = await self._subjects_of(schema_id)
-        if subjects is None:
-            return
+            schema_id, context = ids[0]["id"], ids[0]["context"]
         asked = _query_subject(scope)
         if asked is not None:
             try:
-                asked = normalize_subject(asked)
+                if access is Access.SCHEMA_ID:
+                    # The subject answered for (an unqualified one may be found in
+                    # another context), in whose context the id is looked up.
+                    found, _, _ = await run_in_threadpool(
+                        self.service.id_in_context, schema_id, asked
+                    )
+                    asked = found or normalize_subject(asked)
+                    context = context_of(asked)
+                else:
+                    asked = normalize_subject(asked)
             except RegistryError:
                 asked = None
+        subjects = await self._subjects_of(schema_id, context)
+        if subjects is None:
+            return
         if asked is not None and not principal.may_read(asked):
             raise SchemaNotFoundError(schema_id)
         if not any(principal.may_read(subject) for subject in subjects):
             raise SchemaNotFoundError(schema_id)
 
-    async def _subjects_of(self, schema_id: int) -> frozenset[str] | None:
-        """The subjects (soft-deleted ones included) using an id; None when none does.
-        Remembered until the registry's cache epoch moves (any write)."""
+    async def _subjects_of(self, schema_id: int, context: str) -> frozenset[str] | None:
+        """The subjects (soft-deleted ones included) using an id of ``context`` (each
+        context has its own ids); None when none does. Remembered until the registry's
+        cache epoch moves (any write)."""
         epoch = self.service.cache.epoch
-        known = self._id_subjects.get(schema_id)
+        key = (schema_id, context)
+        known = self._id_subjects.get(key)
         if known is not None and known[0] == epoch:
             return known[1]
         try:
-            names = await run_in_threadpool(self.service.subjects_by_id, schema_id, None, True)
+            names = await run_in_threadpool(
+                self.service.subjects_by_id, schema_id, context_scope(context) or None, True
+            )
         except RegistryError:
             return None
         subjects = frozenset(names)
         if len(self._id_subjects) >= _ID_SUBJECTS_MAX_ENTRIES:
             self._id_subjects.clear()
-        self._id_subjects[schema_id] = (epoch, subjects)
+        self._id_subjects[key] = (epoch, subjects)
         return subjects
 
 

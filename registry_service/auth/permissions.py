@@ -4,9 +4,11 @@ A grant is an operation (``Read`` or ``Write``; ``Write`` implies ``Read``) on t
 resources a regular expression names: ``Config:`` (the global compatibility level and
 mode) or ``Subject:<name>``. Unlike Karapace (``re.match``, anchored at the start only)
 the expression must match the *whole* resource name: ``Subject:orders`` grants the
-subject ``orders`` and not ``orders-secret``. A principal holds its own grants and those
-of its roles; the built-in role ``admin`` may do everything, including what no grant
-can give (mode changes, which can switch the registry to IMPORT, and deleting contexts).
+subject ``orders`` and not ``orders-secret``. A subject in a context other than the
+default one is granted only by an expression starting ``Subject::`` (see ``Grant``).
+A principal holds its own grants and those of its roles; the built-in role ``admin``
+may do everything, including what no grant can give (mode changes, which can switch
+the registry to IMPORT, and deleting contexts).
 
 Pure logic: no HTTP, no files.
 """
@@ -38,15 +40,28 @@ class Operation(StrEnum):
         raise ValueError(f"operation must be 'Read' or 'Write', not {value!r}")
 
 
+_CONTEXT_SUBJECT = SUBJECT_PREFIX + ":."
+"""How a subject outside the default context starts as a resource (``Subject::.ctx:s``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """``operation`` on every resource ``resource`` matches in full."""
+    r"""``operation`` on every resource ``resource`` matches in full.
+
+    Contexts: a subject outside the default context (``:.ctx:s``) is granted only by an
+    expression that itself starts with ``Subject::`` (``Subject::\.ctx:.*``), so a
+    grant written before contexts existed (``Subject:.*``) keeps covering the default
+    context alone rather than every context."""
 
     operation: Operation
     resource: re.Pattern[str]
 
     def allows(self, operation: Operation, resource: str) -> bool:
         if operation is Operation.WRITE and self.operation is not Operation.WRITE:
+            return False
+        if resource.startswith(_CONTEXT_SUBJECT) and not self.resource.pattern.startswith(
+            SUBJECT_PREFIX + ":"
+        ):
             return False
         return self.resource.fullmatch(resource) is not None
 

@@ -1,8 +1,8 @@
-"""``/contexts``: only Confluent's default context ``.`` exists here."""
+"""``/contexts``: list the contexts, delete an empty one (``service.contexts``)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -14,8 +14,14 @@ router = APIRouter()
 
 
 @router.get("/contexts")
-async def list_contexts(request: Request, offset: int = 0, limit: int = -1) -> Response:
-    return json_response(paginate(service_of(request).contexts(), offset, limit))
+async def list_contexts(
+    request: Request,
+    offset: int = 0,
+    limit: int = -1,
+    context_prefix: str = Query("", alias="contextPrefix"),
+) -> Response:
+    found = await run_in_threadpool(service_of(request).contexts, context_prefix)
+    return json_response(paginate(found, offset, limit))
 
 
 @router.delete("/contexts/{context:segment}")

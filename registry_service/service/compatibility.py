@@ -23,6 +23,7 @@ from registry_service.service.core import ServiceCore
 from registry_service.service.values import (
     LATEST,
     SchemaRequest,
+    context_of,
     live_versions,
     normalize_subject,
 )
@@ -45,10 +46,10 @@ class CompatibilityChecks(ServiceCore):
         return body
 
     def _parse_for_check(
-        self, request: SchemaRequest, normalize: bool, verbose: bool
+        self, request: SchemaRequest, normalize: bool, verbose: bool, context: str
     ) -> ParsedSchema | dict[str, Any]:
         try:
-            return self.parse(request, normalize)
+            return self.parse(request, normalize, context=context)
         except InvalidSchemaError as exc:
             if verbose:
                 return {"is_compatible": False, "messages": [exc.message]}
@@ -75,7 +76,7 @@ class CompatibilityChecks(ServiceCore):
                 raise VersionNotFoundError(version)
             target = matches[0]
         normalize = normalize or self._effective_normalize(subject)
-        parsed = self._parse_for_check(request, normalize, verbose)
+        parsed = self._parse_for_check(request, normalize, verbose, context_of(subject))
         if isinstance(parsed, dict):
             return parsed
         stored = self._schema(target.schema_id)
@@ -91,7 +92,7 @@ class CompatibilityChecks(ServiceCore):
         """``POST /compatibility/subjects/{s}/versions``: the level picks which versions."""
         subject = normalize_subject(subject)
         normalize = normalize or self._effective_normalize(subject)
-        parsed = self._parse_for_check(request, normalize, verbose)
+        parsed = self._parse_for_check(request, normalize, verbose, context_of(subject))
         if isinstance(parsed, dict):
             return parsed
         level = self._effective_level(subject)

@@ -18,7 +18,9 @@ from registry_service.formats import (
 from registry_service.service.core import ServiceCore
 from registry_service.service.data_contracts import ContractDefaults
 from registry_service.service.values import (
-    check_subject,
+    check_scope,
+    context_of,
+    context_scope,
     live_versions,
     normalize_subject,
     parse_level,
@@ -52,6 +54,9 @@ class ConfigAndMode(ServiceCore):
             return self._config_json(global_record, default)
         subject = normalize_subject(subject)
         record = self._config(subject)
+        parent = _parent_scope(subject)
+        if parent:  # a subject in a context falls back to the context, then global
+            global_record = _merged(self._config(parent), global_record)
         if record is None:
             if not default_to_global:
                 raise SubjectConfigNotFoundError(subject)
@@ -85,7 +90,7 @@ class ConfigAndMode(ServiceCore):
     ) -> dict[str, Any]:
         """``PUT /config[/{s}]``: the fields given replace those stored, the others stay."""
         parsed_level = parse_level(level) if level is not None else None
-        scope = check_subject(subject) if subject else GLOBAL_SCOPE
+        scope = check_scope(subject) if subject else GLOBAL_SCOPE
         with self._write() as tx:
             self._check_writable(tx, scope or None)
             current = tx.config(scope)
@@ -130,18 +135,23 @@ class ConfigAndMode(ServiceCore):
         if value is None:
             if not default_to_global:
                 raise SubjectModeNotFoundError(subject)
-            return {"mode": self._effective_mode(None).value}
+            parent = _parent_scope(subject)
+            return {"mode": self._effective_mode(parent or None).value}
         return {"mode": value}
 
     def put_mode(self, subject: str | None, mode: object, force: bool = False) -> dict[str, Any]:
         new_mode = parse_mode(mode)
-        scope = check_subject(subject) if subject else GLOBAL_SCOPE
+        scope = check_scope(subject) if subject else GLOBAL_SCOPE
         if not self.settings.mode_mutability:
             raise OperationNotPermittedError("Mode changes are not allowed")
         with self._write() as tx:
             current = self._effective_mode(scope or None, tx)
             if new_mode is Mode.IMPORT and current is not Mode.IMPORT and not force:
-                rows = tx.subject_versions(scope) if scope else tx.all_subject_versions()
+                rows = (
+                    tx.subject_versions(scope)
+                    if scope and not scope.endswith(":")
+                    else tx.all_subject_versions(scope)
+                )
                 if live_versions(rows):
                     raise OperationNotPermittedError("Cannot import since found existing subjects")
             tx.put_mode(scope, new_mode.value)
@@ -157,3 +167,22 @@ class ConfigAndMode(ServiceCore):
                 raise SubjectNotFoundError(scope)
             tx.delete_mode(scope)
         return {"mode": current or self.settings.mode.value}
+
+
+def _parent_scope(subject: str) -> str:
+    """The scope a subject's own config or mode falls back to before the global one:
+    its context's (``:.ctx:``), or none ("") in the default context or for a context's
+    own scope."""
+    scope = context_scope(context_of(subject))
+    return "" if scope == subject else scope
+
+
+def _merged(record: ConfigRecord | None, under: ConfigRecord | None) -> ConfigRecord | None:
+    """``record``'s fields, and ``under``'s where ``record`` leaves one unset."""
+    if record is None or under is None:
+        return record or under
+    return ConfigRecord(
+        record.compatibility_level or under.compatibility_level,
+        record.normalize if record.normalize is not None else under.normalize,
+        {**(under.contract_defaults or {}), **(record.contract_defaults or {})} or None,
+    )

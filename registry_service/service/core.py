@@ -41,14 +41,21 @@ from registry_service.service.data_contracts import (
 )
 from registry_service.service.values import (
     DEFAULT_CONTEXT,
+    ID_BITS,
     LATEST,
     SUPPORTED_TYPES,
     SchemaRequest,
+    context_of,
+    context_scope,
     live_versions,
     name_is_valid,
     normalize_subject,
+    public_id,
+    qualify,
     references_json,
     schema_guid,
+    scoped_fingerprint,
+    split_qualified,
 )
 from registry_service.settings import Mode, Settings
 from registry_service.storage import (
@@ -93,6 +100,72 @@ class ServiceCore:
         self.settings = settings
         self.cache = RegistryCache(settings.cache_max_schemas)
         self.watcher = GenerationWatcher(store, self.cache, settings.cache_poll_interval_ms)
+        # Context name <-> number (``storage.sql``: ids are ``number << 32 | id``). A
+        # number never changes once committed, so these are kept for the process's life.
+        self._context_numbers: dict[str, int] = {}
+        self._context_names: dict[int, str] = {}
+
+    # -- contexts -----------------------------------------------------------------------
+
+    def _id_base(self, context: str, tx: StoreReader | None = None) -> int | None:
+        """Where ``context``'s ids start inside the store (0 for the default context),
+        or None when no subject was ever registered in it."""
+        if context == DEFAULT_CONTEXT:
+            return 0
+        number = self._context_numbers.get(context)
+        if number is None:
+            self._load_contexts(tx)
+            number = self._context_numbers.get(context)
+        return None if number is None else number << ID_BITS
+
+    def _load_contexts(self, tx: StoreReader | None = None) -> None:
+        if tx is None:
+            with self.store.read() as reader:
+                numbers = reader.context_numbers()
+        else:
+            numbers = tx.context_numbers()
+        self._context_numbers.update(numbers)
+        self._context_names.update({n: name for name, n in numbers.items()})
+
+    def _id_base_for_write(self, tx: StoreWriter, context: str) -> int:
+        """``_id_base``, giving ``context`` a number first if it has none (inside the
+        registration's transaction; forgotten again if that rolls back)."""
+        base = self._id_base(context, tx)
+        if base is not None:
+            return base
+        number = tx.add_context(context)
+        self._context_numbers[context] = number
+        self._context_names[number] = context
+        return number << ID_BITS
+
+    def _forget_contexts(self) -> None:
+        """After a rollback: a number given inside it was never committed."""
+        self._context_numbers.clear()
+        self._context_names.clear()
+
+    def _context_of_id(self, schema_id: int) -> str:
+        """The context a stored id belongs to."""
+        number = schema_id >> ID_BITS
+        if not number:
+            return DEFAULT_CONTEXT
+        name = self._context_names.get(number)
+        if name is None:
+            self._load_contexts()
+            name = self._context_names.get(number, DEFAULT_CONTEXT)
+        return name
+
+    def _known_id_base(self, subject: str) -> int | None:
+        """``_subject_id_base`` from memory alone (for the cache-only answers)."""
+        if not subject.startswith(":."):
+            return 0
+        number = self._context_numbers.get(context_of(subject))
+        return None if number is None else number << ID_BITS
+
+    def _subject_id_base(self, subject: str | None) -> int | None:
+        """``_id_base`` of the context ``subject`` (normalized) is in; 0 without one."""
+        if not subject or not subject.startswith(":."):
+            return 0
+        return self._id_base(context_of(subject))
 
     def start(self) -> None:
         """Runs in the app's lifespan, before the first request."""
@@ -204,8 +277,15 @@ class ServiceCore:
             return SubjectSnapshot(generation, settings, versions)
         return None
 
-    def _snapshot_of(self, subject: str, state: SubjectState) -> SubjectSnapshot:
-        settings = self._merge_settings([subject, GLOBAL_SCOPE], state.configs, state.modes)
+    def _snapshot_of(
+        self, subject: str, state: SubjectState, tx: StoreReader | None = None
+    ) -> SubjectSnapshot:
+        scopes = _scopes_of(subject)
+        configs, modes = state.configs, state.modes
+        if len(scopes) > 2 and tx is not None:  # the context's own settings, read apart
+            configs = {**configs, **tx.configs(scopes[1:2])}
+            modes = {**modes, **tx.modes(scopes[1:2])}
+        settings = self._merge_settings(scopes, configs, modes)
         return SubjectSnapshot(state.generation, settings, state.versions)
 
     def _config(self, scope: str) -> ConfigRecord | None:
@@ -235,7 +315,7 @@ class ServiceCore:
         return self.cache.load(("settings", subject or GLOBAL_SCOPE), load)
 
     def _load_scope_settings(self, subject: str | None, tx: StoreReader) -> ScopeSettings:
-        scopes = [subject, GLOBAL_SCOPE] if subject else [GLOBAL_SCOPE]
+        scopes = _scopes_of(subject)
         return self._merge_settings(scopes, tx.configs(scopes), tx.modes(scopes))
 
     def _merge_settings(
@@ -284,9 +364,16 @@ class ServiceCore:
         return None
 
     def _resolve_references(
-        self, references: Sequence[SchemaReference], tx: StoreReader | None = None
+        self,
+        references: Sequence[SchemaReference],
+        tx: StoreReader | None = None,
+        context: str = DEFAULT_CONTEXT,
     ) -> tuple[tuple[SchemaReference, ...], dict[str, str], tuple[Hashable, ...]]:
         """Pin each reference to a concrete version and collect the texts it needs.
+
+        A reference names a subject in the referring schema's ``context`` unless it is
+        qualified itself (Confluent's ``qualifySubjectWithParent``); it is pinned under
+        its qualified name, so a stored reference always says which context it is in.
 
         Returns the pinned references, the ``name -> text`` map the formats want
         (dependencies before their users) and a cache key naming the exact schema ids.
@@ -314,6 +401,8 @@ class ServiceCore:
 
         for ref in references:
             ref_subject = normalize_subject(ref.subject)
+            if context != DEFAULT_CONTEXT and not ref_subject.startswith(":."):
+                ref_subject = qualify(context, ref_subject)
             versions = (
                 tx.subject_versions(ref_subject)
                 if tx is not None
@@ -326,15 +415,21 @@ class ServiceCore:
                     f"Invalid schema, details: reference '{ref.name}' names subject "
                     f"'{ref.subject}' version {ref.version}, which does not exist"
                 )
-            pinned.append(SchemaReference(ref.name, ref.subject, found.version))
-            key.append((ref.name, ref.subject, found.version, found.schema_id))
+            spelled = ref.subject if context == DEFAULT_CONTEXT else ref_subject
+            pinned.append(SchemaReference(ref.name, spelled, found.version))
+            key.append((ref.name, spelled, found.version, found.schema_id))
             collect(stored, ref.name)
         return tuple(pinned), texts, tuple(key)
 
     def parse(
-        self, request: SchemaRequest, normalize: bool, tx: StoreReader | None = None
+        self,
+        request: SchemaRequest,
+        normalize: bool,
+        tx: StoreReader | None = None,
+        context: str = DEFAULT_CONTEXT,
     ) -> ParsedSchema:
-        """Parse (cached by text and exact references) or raise 42201."""
+        """Parse (cached by text and exact references) or raise 42201. References
+        resolve in ``context`` (the subject's)."""
         try:
             schema_type = SchemaType(request.schema_type.upper())
         except ValueError:
@@ -349,7 +444,7 @@ class ServiceCore:
                     f"Invalid schema, details: reference name {ref.name!a} holds a control "
                     "character or a lone surrogate"
                 )
-        refs, texts, ref_key = self._resolve_references(request.references, tx)
+        refs, texts, ref_key = self._resolve_references(request.references, tx, context)
         key = ("request", schema_type, request.schema, ref_key, normalize)
         parsed = self.cache.parsed.get(key)
         if parsed is not None:
@@ -372,7 +467,7 @@ class ServiceCore:
         if parsed is not None:
             return parsed  # type: ignore[no-any-return]
         refs = tuple(SchemaReference(r.name, r.subject, r.version) for r in stored.references)
-        _, texts, _ = self._resolve_references(refs, tx)
+        _, texts, _ = self._resolve_references(refs, tx, self._context_of_id(stored.id))
         try:
             parsed = parse_schema(SchemaType(stored.schema_type), stored.text, refs, texts)
         except FormatInvalidSchemaError as exc:  # stored by an older, laxer parser
@@ -382,17 +477,21 @@ class ServiceCore:
         self.cache.parsed.put(key, parsed)
         return parsed
 
-    def _schema_id_for(self, parsed: ParsedSchema, tx: StoreReader | None = None) -> int | None:
-        cached = self.cache.fingerprints.get(parsed.fingerprint)
+    def _schema_id_for(
+        self, parsed: ParsedSchema, tx: StoreReader | None = None, id_base: int = 0
+    ) -> int | None:
+        """The stored id of ``parsed`` in the context whose ids start at ``id_base``."""
+        fingerprint = scoped_fingerprint(parsed.fingerprint, id_base)
+        cached = self.cache.fingerprints.get(fingerprint)
         if cached is not None:
             return cached
         if tx is not None:
-            found = tx.schema_id_by_fingerprint(parsed.fingerprint)
+            found = tx.schema_id_by_fingerprint(fingerprint)
         else:
             with self.store.read() as reader:
-                found = reader.schema_id_by_fingerprint(parsed.fingerprint)
+                found = reader.schema_id_by_fingerprint(fingerprint)
         if found is not None:
-            self.cache.fingerprints.put(parsed.fingerprint, found)
+            self.cache.fingerprints.put(fingerprint, found)
         return found
 
     # -- responses -----------------------------------------------------------------------
@@ -403,7 +502,7 @@ class ServiceCore:
         body: dict[str, Any] = {
             "subject": item.subject,
             "version": item.version,
-            "id": stored.id,
+            "id": public_id(stored.id),
             "guid": schema_guid(stored.fingerprint),
             "schemaType": stored.schema_type,
         }
@@ -464,9 +563,23 @@ class ServiceCore:
         if mode in (Mode.READONLY, Mode.READONLY_OVERRIDE):
             where = f"Subject {subject}" if subject else "The registry"
             raise OperationNotPermittedError(
-                f"{where} in context {DEFAULT_CONTEXT} is in read-only mode"
+                f"{where} in context {context_of(subject or '')} is in read-only mode"
             )
 
     def health(self) -> dict[str, Any]:
         self.store.ping()
         return {"status": "UP", "database": "UP"}
+
+
+def _scopes_of(subject: str | None) -> list[str]:
+    """The config/mode scopes that apply to ``subject``, most specific first: its own,
+    its context's (``:.ctx:``, outside the default context) and the global one."""
+    if not subject:
+        return [GLOBAL_SCOPE]
+    if not subject.startswith(":."):
+        return [subject, GLOBAL_SCOPE]
+    context, name = split_qualified(subject)
+    scope = context_scope(context)
+    if not name:  # the context's own scope
+        return [scope, GLOBAL_SCOPE]
+    return [subject, scope, GLOBAL_SCOPE]

@@ -22,14 +22,20 @@ from registry_service.service.data_contracts import (
 )
 from registry_service.service.values import (
     CONTEXT_PREFIX,
-    DEFAULT_CONTEXT,
+    CONTEXT_WILDCARD,
+    ID_BITS,
     SUPPORTED_TYPES,
     SchemaRequest,
+    context_of,
     guid_prefix,
     live_versions,
     normalize_subject,
+    public_id,
+    qualify,
     references_json,
     schema_guid,
+    split_qualified,
+    subject_sort_key,
 )
 from registry_service.storage import (
     StoredSchema,
@@ -43,20 +49,38 @@ class Reads(ServiceCore):
     def list_subjects(
         self, prefix: str = "", deleted: bool = False, deleted_only: bool = False
     ) -> list[str]:
-        prefix = normalize_subject(prefix)
-        if prefix in (":*:", CONTEXT_PREFIX):
-            prefix = ""
-        with self.store.read() as tx:
-            rows = tx.all_subject_versions(prefix)
+        rows = self._versions_with_prefix(prefix)
         live: set[str] = set()
         dead: set[str] = set()
         for row in rows:
             (dead if row.deleted else live).add(row.subject)
         if deleted_only:
-            return sorted(dead - live)
-        if deleted:
-            return sorted(live | dead)
-        return sorted(live)
+            chosen = dead - live
+        elif deleted:
+            chosen = live | dead
+        else:
+            chosen = live
+        return sorted(chosen, key=subject_sort_key)
+
+    def _versions_with_prefix(self, prefix: str) -> list[SubjectVersion]:
+        """Every version of the subjects ``subjectPrefix`` names, as Confluent reads it:
+        none or ``:*:`` for every context, ``:*:p`` for names starting with ``p`` in any
+        context, ``:.:`` or ``:.:p`` for the default context's, ``:.ctx:p`` for that
+        context's, a plain ``p`` for the default context's subjects starting with it."""
+        if prefix.startswith(CONTEXT_WILDCARD) or not prefix:
+            name = normalize_subject(prefix[len(CONTEXT_WILDCARD) :] if prefix else "")
+            with self.store.read() as tx:
+                rows = tx.all_subject_versions()
+            if not name:
+                return rows
+            return [r for r in rows if split_qualified(r.subject)[1].startswith(name)]
+        if prefix.startswith(CONTEXT_PREFIX):
+            name = normalize_subject(prefix[len(CONTEXT_PREFIX) :])
+            with self.store.read() as tx:
+                rows = tx.all_subject_versions(name)
+            return [r for r in rows if not r.subject.startswith(":.")]
+        with self.store.read() as tx:
+            return tx.all_subject_versions(normalize_subject(prefix))
 
     def list_versions(
         self,
@@ -134,7 +158,7 @@ class Reads(ServiceCore):
         item = self._visible_version(subject, version, deleted, self._subject_versions(subject))
         with self.store.read() as tx:
             rows = tx.referrers(subject, item.version)
-        return sorted({r.schema_id for r in rows if deleted or not r.deleted})
+        return sorted({public_id(r.schema_id) for r in rows if deleted or not r.deleted})
 
     def lookup(
         self,
@@ -156,13 +180,14 @@ class Reads(ServiceCore):
         if not visible:
             raise SubjectNotFoundError(subject)
         normalize = normalize or self._effective_normalize(subject)
-        parsed = self.parse(request, normalize)
+        parsed = self.parse(request, normalize, context=context_of(subject))
+        id_base = self._subject_id_base(subject) or 0
         requested = request.contract
         candidates = [with_contract(parsed, requested)]
         if not normalize:
             candidates.append(with_contract(parsed.normalized(), requested))
         for candidate in candidates:
-            schema_id = self._schema_id_for(candidate)
+            schema_id = self._schema_id_for(candidate, id_base=id_base)
             if schema_id is None:
                 continue
             matches = [v for v in visible if v.schema_id == schema_id]
@@ -183,15 +208,22 @@ class Reads(ServiceCore):
         """``schema_by_id`` from the cache alone; ``None`` when something must be read."""
         if fetch_max_id:
             return None
+        if subject:
+            subject = normalize_subject(subject)
+            id_base = self._known_id_base(subject)
+            if id_base is None:
+                return None
+            schema_id += id_base
         stored = self.cache.schemas.get(schema_id)
         if stored is None or (fmt and self.cache.parsed.get(("id", schema_id)) is None):
             return None
         versions = None
         if subject:
-            subject = normalize_subject(subject)
             versions = self.cache.get(("versions", subject))
             if not isinstance(versions, list):
                 return None
+            if self._context_numbers and not any(v.schema_id == schema_id for v in versions):
+                return None  # may be in another context: ``schema_by_id`` looks
         return self._schema_by_id_json(stored, fmt, subject, versions)
 
     def _schema_by_id_json(
@@ -227,18 +259,57 @@ class Reads(ServiceCore):
         subject: str | None = None,
         fetch_max_id: bool = False,
     ) -> dict[str, Any]:
-        stored = self._schema(schema_id) if schema_id > 0 else None
-        if stored is None:
+        """``GET /schemas/ids/{id}``: the id in the context of ``subject`` (the default
+        context without one). An unqualified ``subject`` that does not hold the id in
+        the default context is tried in each other context, as Confluent's
+        ``getSchemaKeyUsingContexts`` does."""
+        subject, id_base, stored = self.id_in_context(schema_id, subject)
+        if stored is None or id_base is None:
             raise SchemaNotFoundError(schema_id)
-        versions = None
-        if subject:
-            subject = normalize_subject(subject)
-            versions = self._subject_versions(subject)
+        versions = self._subject_versions(subject) if subject else None
         body = self._schema_by_id_json(stored, fmt, subject, versions)
         if fetch_max_id:
             with self.store.read() as tx:
-                body["maxId"] = tx.max_schema_id()
+                body["maxId"] = public_id(tx.max_schema_id(id_base))
         return body
+
+    def id_in_context(
+        self, schema_id: int, subject: str | None
+    ) -> tuple[str | None, int | None, StoredSchema | None]:
+        """The subject (normalized), context id base and schema that ``GET
+        /schemas/ids/{id}?subject=`` answers with; the auth guard asks the same, so it
+        judges the subject actually answered. Unknown ids and contexts give None."""
+        subject = normalize_subject(subject) if subject else None
+        id_base = self._subject_id_base(subject)
+        stored = (
+            self._schema(id_base + schema_id) if id_base is not None and schema_id > 0 else None
+        )
+        if (
+            subject
+            and not subject.startswith(":.")
+            and schema_id > 0
+            and (
+                stored is None
+                or not any(v.schema_id == stored.id for v in self._subject_versions(subject))
+            )
+        ):
+            found = self._in_other_context(schema_id, subject)
+            if found is not None:
+                subject, stored = found
+                id_base = stored.id - schema_id
+        return subject, id_base, stored
+
+    def _in_other_context(self, schema_id: int, name: str) -> tuple[str, StoredSchema] | None:
+        """The first context (by name) whose subject ``name`` holds id ``schema_id``."""
+        self._load_contexts()
+        for context, number in sorted(self._context_numbers.items()):
+            qualified = qualify(context, name)
+            stored = self._schema((number << ID_BITS) + schema_id)
+            if stored is not None and any(
+                v.schema_id == stored.id for v in self._subject_versions(qualified)
+            ):
+                return qualified, stored
+        return None
 
     def _schema_by_guid(self, guid: str) -> StoredSchema:
         prefix = guid_prefix(guid)
@@ -258,8 +329,9 @@ class Reads(ServiceCore):
         return self._schema_string_json(self._schema_by_guid(guid), fmt)
 
     def ids_by_guid(self, guid: str) -> list[dict[str, Any]]:
-        """``GET /schemas/guids/{guid}/ids``: one id, in the only context there is."""
-        return [{"id": self._schema_by_guid(guid).id, "context": DEFAULT_CONTEXT}]
+        """``GET /schemas/guids/{guid}/ids``: the id and context of the schema found."""
+        stored = self._schema_by_guid(guid)
+        return [{"id": public_id(stored.id), "context": self._context_of_id(stored.id)}]
 
     def schema_text_by_id(self, schema_id: int, fmt: str | None = None) -> str:
         stored = self._schema(schema_id) if schema_id > 0 else None
@@ -270,12 +342,13 @@ class Reads(ServiceCore):
     def _id_versions(
         self, schema_id: int, subject: str | None, deleted: bool
     ) -> list[SubjectVersion]:
-        if schema_id < 1 or self._schema(schema_id) is None:
+        subject = normalize_subject(subject) if subject else None
+        id_base = self._subject_id_base(subject)
+        if schema_id < 1 or id_base is None or self._schema(id_base + schema_id) is None:
             raise SchemaNotFoundError(schema_id)
         with self.store.read() as tx:
-            rows = tx.versions_by_schema_id(schema_id)
-        if subject:
-            subject = normalize_subject(subject)
+            rows = tx.versions_by_schema_id(id_base + schema_id)
+        if subject and split_qualified(subject)[1]:  # a subject, not a context alone
             rows = [r for r in rows if r.subject == subject]
         rows = [r for r in rows if deleted or not r.deleted]
         if not rows:
@@ -285,7 +358,10 @@ class Reads(ServiceCore):
     def subjects_by_id(
         self, schema_id: int, subject: str | None = None, deleted: bool = False
     ) -> list[str]:
-        return sorted({r.subject for r in self._id_versions(schema_id, subject, deleted)})
+        return sorted(
+            {r.subject for r in self._id_versions(schema_id, subject, deleted)},
+            key=subject_sort_key,
+        )
 
     def versions_by_id(
         self, schema_id: int, subject: str | None = None, deleted: bool = False
@@ -301,11 +377,8 @@ class Reads(ServiceCore):
         deleted: bool = False,
         latest_only: bool = False,
     ) -> list[dict[str, Any]]:
-        prefix = normalize_subject(subject_prefix)
-        if prefix in (":*:", CONTEXT_PREFIX):
-            prefix = ""
-        with self.store.read() as tx:
-            rows = [r for r in tx.all_subject_versions(prefix) if deleted or not r.deleted]
+        rows = [r for r in self._versions_with_prefix(subject_prefix) if deleted or not r.deleted]
+        rows.sort(key=lambda r: (subject_sort_key(r.subject), r.version))
         if latest_only:
             latest: dict[str, SubjectVersion] = {}
             for row in rows:

@@ -1,14 +1,16 @@
 """Registration: ``POST /subjects/{s}/versions``, the one write on the hot path.
 
 Identity: a schema's ``fingerprint`` (type + canonical text + references, computed by
-the formats) names one global id. Registering looks the fingerprint up; only a schema
-never seen before gets ``max(id) + 1``. The id and the version number are taken inside
-``Store.write()``, which excludes every other writer in every process, so they cannot
-race. What decides whether a registration may write at all (parsing, mode, version
-rules, compatibility) runs before the lock on the cached snapshot of the subject, and
-runs again under the lock only if another write has landed since; a subject not cached
-is read and judged under the lock (``register``). Registrations that wait for the lock
-together share one transaction (``group_commit.GroupCommit``)."""
+the formats) names one id in the subject's context (``values.scoped_fingerprint``; each
+context has its own id space, see ``storage.sql``). Registering looks the fingerprint
+up; only a schema never seen before in that context gets the context's ``max(id) + 1``.
+The id and the version number are taken inside ``Store.write()``, which excludes every
+other writer in every process, so they cannot race. What decides whether a registration
+may write at all (parsing, mode, version rules, compatibility) runs before the lock on
+the cached snapshot of the subject, and runs again under the lock only if another write
+has landed since; a subject not cached is read and judged under the lock (``register``).
+Registrations that wait for the lock together share one transaction
+(``group_commit.GroupCommit``)."""
 
 from __future__ import annotations
 
@@ -46,10 +48,13 @@ from registry_service.service.values import (
     LATEST,
     SchemaRequest,
     check_subject,
+    context_of,
     live_versions,
     normalize_subject,
+    public_id,
     references_json,
     schema_guid,
+    scoped_fingerprint,
 )
 from registry_service.settings import Mode, Settings
 from registry_service.storage import (
@@ -108,7 +113,7 @@ class Registration(ServiceCore):
         descriptor; without the field it caches the schema it sent, which is right.
         """
         body: dict[str, Any] = {
-            "id": stored.id,
+            "id": public_id(stored.id),
             "guid": schema_guid(stored.fingerprint),
             "version": item.version,
             "schemaType": stored.schema_type,
@@ -130,6 +135,10 @@ class Registration(ServiceCore):
         ):
             return None
         subject = normalize_subject(subject)
+        # The default context (id base 0) without a call: this is the hot path.
+        id_base = self._known_id_base(subject) if subject.startswith(":.") else 0
+        if id_base is None:
+            return None
         versions = self.cache.get(("versions", subject))
         if not isinstance(versions, list) or not versions:
             return None
@@ -144,7 +153,10 @@ class Registration(ServiceCore):
         parsed = self.cache.parsed.get(("request", schema_type, request.schema, (), normalize))
         if parsed is None:
             return None
-        schema_id = self.cache.fingerprints.get(parsed.fingerprint)
+        fingerprint = parsed.fingerprint
+        if id_base:
+            fingerprint = scoped_fingerprint(fingerprint, id_base)
+        schema_id = self.cache.fingerprints.get(fingerprint)
         if schema_id is None:
             return None
         for item in reversed(versions):
@@ -172,30 +184,36 @@ class Registration(ServiceCore):
         registrations that share one transaction (``GroupCommit``).
         """
         subject = check_subject(subject)
-        snapshot = self._cached_snapshot(subject)
+        context = context_of(subject)
+        id_base = self._subject_id_base(subject)  # None: a context new to the store
+        snapshot = self._cached_snapshot(subject) if id_base is not None else None
         version = None  # None: judged under the lock
-        if snapshot is None:
+        if snapshot is None or id_base is None:
             # Not cached: judged under the lock on what the transaction reads (one query),
             # rather than on a read made before it that a busy registry would mostly
             # find stale by then and have to make again.
-            parsed = self.parse(request, normalize)
+            parsed = self.parse(request, normalize, context=context)
         else:
-            parsed = self.parse(request, normalize or snapshot.settings.normalize)
+            parsed = self.parse(request, normalize or snapshot.settings.normalize, context=context)
             schema_id = None
             if request.id is None and live_versions(snapshot.versions):
-                schema_id = self._schema_id_for(parsed)
-            existing, parsed, schema_id = self._judge_existing(request, parsed, snapshot, schema_id)
+                schema_id = self._schema_id_for(parsed, id_base=id_base)
+            existing, parsed, schema_id = self._judge_existing(
+                request, parsed, snapshot, schema_id, id_base=id_base
+            )
             if existing is not None:
                 return self._register_json(existing, self._stored(existing.schema_id))
             if request.id is None:  # imports are judged under the lock only
                 try:
-                    plan = self._plan_registration(subject, request, parsed, snapshot, schema_id)
+                    plan = self._plan_registration(
+                        subject, request, parsed, snapshot, schema_id, id_base=id_base
+                    )
                 except RegistryError:
                     if self.store.generation() == snapshot.generation:
                         raise
                     plan = None  # the snapshot has aged: judged again under the lock
                     snapshot = None
-                    parsed = self.parse(request, normalize)
+                    parsed = self.parse(request, normalize, context=context)
                 if isinstance(plan, SubjectVersion):
                     return self._register_json(plan, self._stored(plan.schema_id))
                 version = plan
@@ -213,6 +231,7 @@ class Registration(ServiceCore):
         snapshot: SubjectSnapshot,
         schema_id: int | None,
         tx: StoreReader | None = None,
+        id_base: int = 0,
     ) -> tuple[SubjectVersion | None, ParsedSchema, int | None]:
         """Confluent's register fast path, then the data contract.
 
@@ -239,7 +258,7 @@ class Registration(ServiceCore):
         if not contract:
             return None, parsed, schema_id
         contracted = with_contract(parsed, contract)
-        return None, contracted, self._schema_id_for(contracted, tx)
+        return None, contracted, self._schema_id_for(contracted, tx, id_base)
 
     def _contract_for(
         self, request: SchemaRequest, snapshot: SubjectSnapshot, tx: StoreReader | None
@@ -293,6 +312,7 @@ class Registration(ServiceCore):
 
     def _registrations_rolled_back(self, several: bool) -> None:
         self.cache.invalidate()
+        self._forget_contexts()
         if several:
             self.cache.forget_schemas()
 
@@ -304,6 +324,7 @@ class Registration(ServiceCore):
         snapshot: SubjectSnapshot,
         schema_id: int | None,
         tx: StoreReader | None = None,
+        id_base: int = 0,
     ) -> SubjectVersion | int:
         """What registering ``parsed`` under ``subject`` comes to on ``snapshot``: the live
         version that already holds it (answered as it is), or the number of the version
@@ -319,17 +340,18 @@ class Registration(ServiceCore):
             if existing is not None:
                 return existing
         mode = snapshot.settings.mode
+        context = context_of(subject)
         if mode in (Mode.READONLY, Mode.READONLY_OVERRIDE):
             raise OperationNotPermittedError(
-                f"Subject {subject} in context {DEFAULT_CONTEXT} is in read-only mode"
+                f"Subject {subject} in context {context} is in read-only mode"
             )
         if request.id is not None and mode is not Mode.IMPORT:
             raise OperationNotPermittedError(
-                f"Subject {subject} in context {DEFAULT_CONTEXT} is not in import mode"
+                f"Subject {subject} in context {context} is not in import mode"
             )
         if request.id is None and mode is not Mode.READWRITE:
             raise OperationNotPermittedError(
-                f"Subject {subject} in context {DEFAULT_CONTEXT} is not in read-write mode"
+                f"Subject {subject} in context {context} is not in read-write mode"
             )
         importing = mode is Mode.IMPORT
         if request.version is not None and request.version != LATEST and request.version < 1:
@@ -338,15 +360,17 @@ class Registration(ServiceCore):
         if request.id is not None:
             if request.id < 1:
                 raise InvalidSchemaError(f"Invalid schema id {request.id}")
-            holder = self._schema(request.id, tx)
-            if holder is not None and holder.fingerprint != parsed.fingerprint:
+            holder = self._schema(id_base + request.id, tx)
+            if holder is not None and holder.fingerprint != scoped_fingerprint(
+                parsed.fingerprint, id_base
+            ):
                 raise OperationNotPermittedError(
                     f"Overwrite new schema with id {request.id} in context "
-                    f"{DEFAULT_CONTEXT} is not permitted."
+                    f"{context} is not permitted."
                 )
-            if schema_id is not None and schema_id != request.id:
+            if schema_id is not None and schema_id != id_base + request.id:
                 raise ImportIdMismatchError()
-            schema_id = request.id
+            schema_id = id_base + request.id
 
         if schema_id is not None:
             existing = self._live_version_with(versions, schema_id, request.version)
@@ -395,6 +419,8 @@ class Registration(ServiceCore):
         ``version`` is the verdict of ``_plan_registration`` on ``snapshot``, or None
         when it must be judged here (always when there is no snapshot). Refuses only
         before writing anything."""
+        context = context_of(subject)
+        id_base = 0 if context == DEFAULT_CONTEXT else self._id_base_for_write(tx, context)
         if (
             snapshot is not None
             and tx.new_generation == snapshot.generation + 1
@@ -402,35 +428,42 @@ class Registration(ServiceCore):
         ):
             # The snapshot still holds: no commit since, and this subject untouched by
             # the transaction so far.
-            schema_id = self.cache.fingerprints.get(parsed.fingerprint)
+            fingerprint = scoped_fingerprint(parsed.fingerprint, id_base)
+            schema_id = self.cache.fingerprints.get(fingerprint)
             max_id = None
             if schema_id is None:
-                schema_id, max_id = tx.schema_id_and_max_id(parsed.fingerprint)
+                schema_id, max_id = tx.schema_id_and_max_id(fingerprint, id_base)
         else:  # no snapshot, or a write landed after it: judge on what is there now
             used = normalize or (snapshot is not None and snapshot.settings.normalize)
             parsed = format_schema(parsed)
-            state = tx.subject_state(subject, parsed.fingerprint)
-            snapshot = self._snapshot_of(subject, state)
+            state = tx.subject_state(
+                subject, scoped_fingerprint(parsed.fingerprint, id_base), id_base
+            )
+            snapshot = self._snapshot_of(subject, state, tx)
             schema_id, max_id = state.schema_id, state.max_schema_id
             wanted = normalize or snapshot.settings.normalize
             if wanted != used:
-                parsed = self.parse(request, wanted, tx)
-                schema_id, max_id = tx.schema_id_and_max_id(parsed.fingerprint)
+                parsed = self.parse(request, wanted, tx, context)
+                schema_id, max_id = tx.schema_id_and_max_id(
+                    scoped_fingerprint(parsed.fingerprint, id_base), id_base
+                )
             existing, parsed, schema_id = self._judge_existing(
-                request, parsed, snapshot, schema_id, tx
+                request, parsed, snapshot, schema_id, tx, id_base
             )
             if existing is not None:
                 body = self._register_json(existing, self._stored(existing.schema_id, tx))
                 return _Registered(subject, body, snapshot.versions, snapshot.settings, None)
             version = None
         if version is None:
-            plan = self._plan_registration(subject, request, parsed, snapshot, schema_id, tx)
+            plan = self._plan_registration(
+                subject, request, parsed, snapshot, schema_id, tx, id_base
+            )
             if isinstance(plan, SubjectVersion):
                 body = self._register_json(plan, self._stored(plan.schema_id, tx))
                 return _Registered(subject, body, snapshot.versions, snapshot.settings, None)
             version = plan
         if request.id is not None:
-            schema_id = request.id
+            schema_id = id_base + request.id
         stored = None if schema_id is None else self._schema(schema_id, tx)
         if stored is None:
             if schema_id is None:
@@ -439,7 +472,7 @@ class Registration(ServiceCore):
             stored = StoredSchema(
                 schema_id,
                 parsed.schema_type.value,
-                parsed.fingerprint,
+                scoped_fingerprint(parsed.fingerprint, id_base),
                 parsed.text,
                 tuple(StoredReference(r.name, r.subject, r.version) for r in parsed.references),
                 contract_of(parsed).metadata,

@@ -34,6 +34,8 @@ LATEST = -1
 MAX_VERSION = 2**31 - 1
 DEFAULT_CONTEXT = "."
 CONTEXT_PREFIX = ":.:"
+WILDCARD = "*"
+CONTEXT_WILDCARD = ":*:"
 # In the order Confluent's GET /schemas/types answers (the key order of its providers'
 # java.util.HashMap).
 SUPPORTED_TYPES = (SchemaType.JSON, SchemaType.PROTOBUF, SchemaType.AVRO)
@@ -118,26 +120,120 @@ def name_is_valid(name: str) -> bool:
     return name.isprintable() or _FORBIDDEN_IN_NAMES.search(name) is None
 
 
+def split_qualified(subject: str) -> tuple[str, str]:
+    """``(context, name)`` of a subject as Confluent's ``QualifiedSubject`` reads it.
+
+    ``:.ctx:orders`` is ``(".ctx", "orders")``; ``:.ctx`` (no second colon) is the
+    context alone, ``(".ctx", "")``; ``:*:orders`` is the wildcard ``("*", "orders")``;
+    anything else is in the default context, ``(".", subject)``. Only a name starting
+    with ``:.`` is qualified, so ``:orders`` and ``a:.b:c`` are plain default-context
+    names, as in Confluent."""
+    if subject.startswith(":."):
+        end = subject.find(":", 2)
+        if end < 0:
+            return subject[1:], ""
+        return subject[1:end], subject[end + 1 :]
+    if subject.startswith(CONTEXT_WILDCARD):
+        return WILDCARD, subject[len(CONTEXT_WILDCARD) :]
+    return DEFAULT_CONTEXT, subject
+
+
+def qualify(context: str, name: str) -> str:
+    """The one spelling of ``name`` in ``context``: bare in the default context,
+    ``:<context>:<name>`` in any other (Confluent's ``toQualifiedSubject``)."""
+    if context == DEFAULT_CONTEXT:
+        return name
+    return f":{context}:{name}"
+
+
+def context_of(subject: str) -> str:
+    """The context a normalized subject (or context scope ``:.ctx:``) is in.
+
+    Cheap for the default context, which every hot path is in: one prefix test."""
+    if not subject.startswith(":."):
+        return DEFAULT_CONTEXT
+    return subject[1 : subject.find(":", 2)]
+
+
+def context_scope(context: str) -> str:
+    """The config/mode key of ``context`` (``:.ctx:``); the global one for ``.``."""
+    return "" if context == DEFAULT_CONTEXT else f":{context}:"
+
+
+def normalize_context(value: str) -> str:
+    """A context as ``/contexts/{context}`` and ``--context`` take it (``ctx``, ``.ctx``,
+    ``:.ctx:``) as its name with the leading dot (``.ctx``); 42208 for a name holding a
+    colon or a character no name may hold (Confluent's ``normalizeContext``)."""
+    text = value
+    if text.startswith(":"):
+        text = text[1:]
+    if text.endswith(":"):
+        text = text[:-1]
+    if ":" in text or not name_is_valid(text):
+        raise InvalidSubjectError(value)
+    return text if text.startswith(".") else "." + text
+
+
 def normalize_subject(subject: str) -> str:
-    """Strip the default context's qualifier (``:.:orders-value`` is ``orders-value``).
+    """A subject in its one spelling: the default context's qualifier stripped
+    (``:.:orders-value`` is ``orders-value``), a bare context given its trailing colon
+    (``:.ctx`` is ``:.ctx:``), other qualified names as they are.
 
     A name that ``name_is_valid`` refuses can never be a subject (``check_subject``
     refuses to create one, and PostgreSQL cannot even compare text holding NUL), so it
     is 42208 on reads too.
     """
-    if subject.startswith(CONTEXT_PREFIX):
-        subject = subject[len(CONTEXT_PREFIX) :]
+    if subject.startswith(":."):
+        context, name = split_qualified(subject)
+        subject = qualify(context, name)
     if not name_is_valid(subject):
         raise InvalidSubjectError(subject)
     return subject
 
 
+def subject_sort_key(subject: str) -> tuple[str, str]:
+    """Confluent's order of qualified subjects: by context (the default ``.`` first),
+    then by name."""
+    return split_qualified(subject)
+
+
 def check_subject(subject: str) -> str:
-    """42208 for names no subject can have: empty, or refused by ``name_is_valid``."""
+    """42208 for names no subject can have: empty (also in a context: ``:.ctx:``), a
+    wildcard, Confluent's reserved ``__GLOBAL``/``__EMPTY``, or refused by
+    ``name_is_valid``."""
     name = normalize_subject(subject)
-    if not name or name == "__GLOBAL":
+    _, bare = split_qualified(name)
+    if not bare or bare in ("__GLOBAL", "__EMPTY") or name.startswith(CONTEXT_WILDCARD):
         raise InvalidSubjectError(subject)
     return name
+
+
+def check_scope(subject: str) -> str:
+    """A config or mode key: a subject ``check_subject`` accepts, or a context's own
+    scope (``:.ctx:``, also spelled ``:.ctx``), which its subjects fall back to."""
+    name = normalize_subject(subject)
+    context, bare = split_qualified(name)
+    if not bare and context not in (DEFAULT_CONTEXT, WILDCARD):
+        return name
+    return check_subject(subject)
+
+
+ID_BITS = 32
+ID_MASK = (1 << ID_BITS) - 1
+
+
+def public_id(schema_id: int) -> int:
+    """The id clients see for a stored id (``context number << 32 | id``)."""
+    return schema_id & ID_MASK
+
+
+def scoped_fingerprint(fingerprint: str, id_base: int) -> str:
+    """A schema's identity within the context whose ids start at ``id_base``: the
+    fingerprint itself in the default context, ``<fingerprint>@<number>`` in another
+    (so its GUID, the fingerprint's first 128 bits, is the same in every context)."""
+    if not id_base:
+        return fingerprint
+    return f"{fingerprint}@{id_base >> ID_BITS}"
 
 
 def schema_guid(fingerprint: str) -> str:

@@ -62,7 +62,8 @@ class StoredReference:
 
 @dataclass(frozen=True, slots=True)
 class StoredSchema:
-    """One global schema id and its content; immutable once written."""
+    """One schema id (``context number << 32 | id``) and its content; immutable once
+    written."""
 
     id: int
     schema_type: str
@@ -127,19 +128,26 @@ class StoreReader(ABC):
         """The schema whose fingerprint starts with ``prefix`` (lower-case hex), if any."""
 
     @abstractmethod
-    def max_schema_id(self) -> int:
-        """Highest id handed out so far, 0 when none."""
+    def max_schema_id(self, id_base: int = 0) -> int:
+        """Highest id handed out so far in the context whose ids start above ``id_base``
+        (``context number << 32``), ``id_base`` when none."""
 
     @abstractmethod
-    def schema_id_and_max_id(self, fingerprint: str) -> tuple[int | None, int]:
+    def schema_id_and_max_id(self, fingerprint: str, id_base: int = 0) -> tuple[int | None, int]:
         """``schema_id_by_fingerprint`` and ``max_schema_id`` in one query."""
+
+    @abstractmethod
+    def context_numbers(self) -> dict[str, int]:
+        """Every context that was ever given a number (all but the default, 0)."""
 
     @abstractmethod
     def subject_versions(self, subject: str) -> list[SubjectVersion]:
         """Every version of ``subject``, soft-deleted ones included, ascending."""
 
     @abstractmethod
-    def subject_state(self, subject: str, fingerprint: str | None = None) -> SubjectState:
+    def subject_state(
+        self, subject: str, fingerprint: str | None = None, id_base: int = 0
+    ) -> SubjectState:
         """``subject``'s versions, the configs and modes of ``subject`` and of the global
         scope, the id of the schema with ``fingerprint`` and the highest id, and the
         generation they belong to, read at one instant (one query)."""
@@ -215,6 +223,11 @@ class StoreWriter(StoreReader):
 
     @abstractmethod
     def delete_mode(self, scope: str) -> None: ...
+
+    @abstractmethod
+    def add_context(self, name: str) -> int:
+        """Give context ``name`` the next number and return it. Numbers are never
+        reused or changed: they are part of the stored ids."""
 
 
 class Store(ABC):

@@ -7,11 +7,19 @@ Tables::
     schema_references (schema_id, position, name, subject, version)
     subject_versions  (subject, version, schema_id, deleted)  PK (subject, version)
     configs           (subject, compatibility_level, normalize, data_contract)  '' = global
+    contexts          (name, number)  number UNIQUE; the default context '.' is 0, no row
 
 ``data_contract`` columns hold JSON text: a schema's ``{"metadata": .., "ruleSet": ..}``
 and a config's ``defaultMetadata``/``overrideMetadata``/``defaultRuleSet``/
 ``overrideRuleSet``; NULL when there is none (every row written before layout 2).
     modes             (subject, mode)                            '' = global
+
+Contexts (layout 3): a schema id is 64 bits inside the store, ``context number << 32``
+plus the id clients see, so each context has an id space of its own and the default
+context's (number 0) ids are stored as they always were. A schema's ``fingerprint``
+column holds its identity within its context: the format's fingerprint in the default
+context, ``<fingerprint>@<number>`` in another, so the same schema text gets a row (and
+an id) per context.
 
 Serialising writers: every write transaction first runs ``UPDATE registry_state SET
 generation = generation + 1``. On PostgreSQL (READ COMMITTED) that row lock is held to
@@ -79,6 +87,11 @@ NOTIFY_CHANNEL = "regcast_registry"
 
 metadata = sa.MetaData()
 
+# 64-bit on PostgreSQL (context number << 32 | id); SQLite's INTEGER is 64-bit already,
+# and must stay INTEGER for ``schemas.id`` to remain the table's rowid.
+_SCHEMA_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+CONTEXT_ID_BITS = 32
+
 registry_state = sa.Table(
     "registry_state",
     metadata,
@@ -90,9 +103,9 @@ registry_state = sa.Table(
 schemas = sa.Table(
     "schemas",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("id", _SCHEMA_ID, primary_key=True, autoincrement=False),
     sa.Column("schema_type", sa.String(16), nullable=False),
-    sa.Column("fingerprint", sa.String(64), nullable=False, unique=True),
+    sa.Column("fingerprint", sa.Text, nullable=False, unique=True),
     sa.Column("schema_text", sa.Text, nullable=False),
     sa.Column("data_contract", sa.Text, nullable=True),
 )
@@ -100,7 +113,7 @@ schemas = sa.Table(
 schema_references = sa.Table(
     "schema_references",
     metadata,
-    sa.Column("schema_id", sa.Integer, sa.ForeignKey("schemas.id"), primary_key=True),
+    sa.Column("schema_id", _SCHEMA_ID, sa.ForeignKey("schemas.id"), primary_key=True),
     sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("subject", sa.Text, nullable=False),
@@ -113,7 +126,7 @@ subject_versions = sa.Table(
     metadata,
     sa.Column("subject", sa.Text, primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("schema_id", sa.Integer, sa.ForeignKey("schemas.id"), nullable=False),
+    sa.Column("schema_id", _SCHEMA_ID, sa.ForeignKey("schemas.id"), nullable=False),
     sa.Column("deleted", sa.Boolean, nullable=False, default=False),
     sa.Index("ix_subject_versions_schema_id", "schema_id"),
 )
@@ -134,6 +147,13 @@ modes = sa.Table(
     sa.Column("mode", sa.String(32), nullable=False),
 )
 
+contexts = sa.Table(
+    "contexts",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("number", sa.Integer, nullable=False, unique=True),
+)
+
 
 def _layout_1(conn: Connection) -> None:
     """The first layout: the tables above, and the state row."""
@@ -152,7 +172,25 @@ def _layout_2(conn: Connection) -> None:
             conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN data_contract TEXT"))
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_layout_1, _layout_2)
+def _layout_3(conn: Connection) -> None:
+    """Contexts: the ``contexts`` table, and room in the id and fingerprint columns.
+
+    Ids become 64-bit (``context number << 32 | id``) and fingerprints longer
+    (``<fingerprint>@<number>``): on PostgreSQL the columns are widened in place, which
+    keeps every row and id; SQLite's INTEGER and TEXT hold both already. Every existing
+    row is in the default context, number 0, whose ids and fingerprints are unchanged."""
+    contexts.create(conn, checkfirst=True)
+    if conn.dialect.name == "postgresql":
+        for table, column in (
+            ("schemas", "id"),
+            ("schema_references", "schema_id"),
+            ("subject_versions", "schema_id"),
+        ):
+            conn.execute(sa.text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT"))
+        conn.execute(sa.text("ALTER TABLE schemas ALTER COLUMN fingerprint TYPE TEXT"))
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_layout_1, _layout_2, _layout_3)
 """Step ``n`` (1-based) turns layout ``n - 1`` into layout ``n``. Append, never edit: a
 later layout adds a step that alters what is there."""
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -217,7 +255,12 @@ _REFERENCES_BY_SCHEMA_IDS = (
     .order_by(schema_references.c.schema_id, schema_references.c.position)
 )
 _ID_BY_FINGERPRINT = sa.select(schemas.c.id).where(schemas.c.fingerprint == _FINGERPRINT)
-_MAX_ID = sa.select(sa.func.max(schemas.c.id))
+_ID_LIMIT = sa.bindparam("id_limit", type_=sa.BigInteger)
+# The highest id below the end of a context's range (an index seek on both databases);
+# the caller compares it with the range's start.
+_MAX_ID = (
+    sa.select(schemas.c.id).where(schemas.c.id < _ID_LIMIT).order_by(schemas.c.id.desc()).limit(1)
+)
 _ID_AND_MAX_ID = sa.select(
     _ID_BY_FINGERPRINT.scalar_subquery().label("schema_id"),
     _MAX_ID.scalar_subquery().label("max_id"),
@@ -283,6 +326,15 @@ _BUMP_GENERATION_AND_NOTIFY = sa.text(
     "UPDATE registry_state SET generation = generation + 1 WHERE id = 1 "
     "RETURNING generation, pg_notify(:channel, :sender)"
 )
+
+
+_CONTEXT_SPAN = 1 << CONTEXT_ID_BITS
+
+
+def _in_range(found: Any, id_base: int) -> int:
+    """The highest id of the context starting at ``id_base``, from the highest id below
+    its end; ``id_base`` itself (no id used yet) when that belongs to a lower context."""
+    return id_base if found is None or int(found) < id_base else int(found)
 
 
 def _subject_version(row: Any) -> SubjectVersion:
@@ -404,19 +456,31 @@ class SqlTransaction(StoreWriter):
         ).scalar()
         return None if value is None else int(value)
 
-    def max_schema_id(self) -> int:
-        return int(self._execute(_MAX_ID).scalar() or 0)
+    def max_schema_id(self, id_base: int = 0) -> int:
+        found = self._execute(_MAX_ID, {"id_limit": id_base + _CONTEXT_SPAN}).scalar()
+        return _in_range(found, id_base)
 
-    def schema_id_and_max_id(self, fingerprint: str) -> tuple[int | None, int]:
-        row = self._execute(_ID_AND_MAX_ID, {"fingerprint": fingerprint}).one()
-        return (None if row.schema_id is None else int(row.schema_id)), int(row.max_id or 0)
+    def schema_id_and_max_id(self, fingerprint: str, id_base: int = 0) -> tuple[int | None, int]:
+        row = self._execute(
+            _ID_AND_MAX_ID, {"fingerprint": fingerprint, "id_limit": id_base + _CONTEXT_SPAN}
+        ).one()
+        schema_id = None if row.schema_id is None else int(row.schema_id)
+        return schema_id, _in_range(row.max_id, id_base)
+
+    def context_numbers(self) -> dict[str, int]:
+        return {row.name: int(row.number) for row in self._execute(sa.select(contexts))}
 
     def subject_versions(self, subject: str) -> list[SubjectVersion]:
         rows = self._execute(_SUBJECT_VERSIONS, {"subject": subject})
         return [_subject_version(r) for r in rows]
 
-    def subject_state(self, subject: str, fingerprint: str | None = None) -> SubjectState:
-        rows = self._execute(_SUBJECT_STATE, {"subject": subject, "fingerprint": fingerprint}).all()
+    def subject_state(
+        self, subject: str, fingerprint: str | None = None, id_base: int = 0
+    ) -> SubjectState:
+        rows = self._execute(
+            _SUBJECT_STATE,
+            {"subject": subject, "fingerprint": fingerprint, "id_limit": id_base + _CONTEXT_SPAN},
+        ).all()
         first = rows[0]  # registry_state always has its one row
         configs = {}
         modes = {}
@@ -452,7 +516,7 @@ class SqlTransaction(StoreWriter):
             configs,
             modes,
             None if first.fingerprint_id is None else int(first.fingerprint_id),
-            int(first.max_id or 0),
+            _in_range(first.max_id, id_base),
         )
 
     def all_subject_versions(self, subject_prefix: str = "") -> list[SubjectVersion]:
@@ -585,6 +649,12 @@ class SqlTransaction(StoreWriter):
 
     def delete_mode(self, scope: str) -> None:
         self._execute(sa.delete(modes).where(modes.c.subject == scope))
+
+    def add_context(self, name: str) -> int:
+        current = self._execute(sa.select(sa.func.max(contexts.c.number))).scalar()
+        number = int(current or 0) + 1
+        self._execute(sa.insert(contexts).values(name=name, number=number))
+        return number
 
 
 class WriterQueue:

@@ -230,4 +230,4 @@ def test_a_layout_1_database_gains_the_contract_columns(tmp_path: Path) -> None:
         new = ok(register(client, "old", USER_V2, metadata={"properties": {"k": "v"}}))
         assert ok(client.get(f"/schemas/ids/{new['id']}"))["metadata"] == {"properties": {"k": "v"}}
     with sqlite3.connect(tmp_path / "old.db") as db:
-        assert db.execute("SELECT schema_version FROM registry_state").fetchone() == (2,)
+        assert db.execute("SELECT schema_version FROM registry_state").fetchone() == (3,)
