@@ -20,7 +20,8 @@ from serdes.auth import OidcClientCredentials, StaticToken
 from serdes.avro import AvroDeserializer, AvroSerializer
 from serdes.avro_model import AvroDecimal
 from serdes.context import MessageField, SerializationContext
-from serdes.errors import RegistryError, SerializationError
+from serdes.data_contracts import Metadata, Rule, RuleKind, RuleMode, RuleSet
+from serdes.errors import RegistryError, RuleConditionError, RuleError, SerializationError
 from serdes.naming import (
     record_subject_name_strategy,
     topic_record_subject_name_strategy,
@@ -46,11 +47,18 @@ __all__ = [
     "AvroDeserializer",
     "AvroSerializer",
     "MessageField",
+    "Metadata",
     "OidcClientCredentials",
     "ProtobufDeserializer",
     "ProtobufSerializer",
     "RegisteredSchema",
     "RegistryError",
+    "Rule",
+    "RuleConditionError",
+    "RuleError",
+    "RuleKind",
+    "RuleMode",
+    "RuleSet",
     "Schema",
     "SchemaReference",
     "SchemaRegistryClient",
