@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,7 +96,7 @@ class Metadata:
     (``User.ssn``, wildcards allowed) that field-level rules select with their own tags.
     """
 
-    tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    tags: Mapping[str, Sequence[str]] = field(default_factory=dict)
     properties: Mapping[str, str] = field(default_factory=dict)
     sensitive: tuple[str, ...] = ()
 
