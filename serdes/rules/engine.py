@@ -206,7 +206,9 @@ class RuleRunner:
         if isinstance(cause, FieldConditionFailed):
             text += f", {cause}"
         elif cause is not None:
-            text += f": {type(cause).__name__}: {cause}"
+            # CEL errors carry the whole activation in their repr: keep the first line
+            detail = str(cause.args[0]) if cause.args else str(cause)
+            text += f": {type(cause).__name__}: {detail[:300]}"
         elif why is not None:
             text += f": {why}"
         error_type = RuleConditionError if step.is_condition else RuleError

@@ -28,7 +28,10 @@ def _is_map(field: FieldDescriptor) -> bool:
 
 
 def _is_repeated(field: FieldDescriptor) -> bool:
-    return field.label == FieldDescriptor.LABEL_REPEATED
+    is_repeated = getattr(field, "is_repeated", None)  # protobuf >= 6; `label` before
+    if is_repeated is None:
+        return bool(field.label == FieldDescriptor.LABEL_REPEATED)
+    return bool(is_repeated)
 
 
 def message_to_dict(message: Message) -> dict[str, Any]:
@@ -52,7 +55,7 @@ def message_to_dict(message: Message) -> dict[str, Any]:
 
 def dict_to_message(value: Mapping[str, Any], cls: type[M]) -> M:
     """A new ``cls`` message holding ``value`` (a transform's result)."""
-    message = cls()
+    message: M = cls()
     _fill(message, value)
     return message
 
