@@ -9,8 +9,9 @@ caches, retries), :mod:`serdes.auth` (bearer tokens: static or OIDC client
 credentials), :mod:`serdes.avro` and :mod:`serdes.avro_model` (fastavro; schemas
 from dataclasses / pydantic models), :mod:`serdes.protobuf`, :mod:`serdes.json_schema`,
 :mod:`serdes.json_validation` and :mod:`serdes.json_model` (jsonschema validation;
-schemas from pydantic), :mod:`serdes.naming`
-(subject name strategies), :mod:`serdes.context`, :mod:`serdes.errors`.
+schemas from pydantic), :mod:`serdes.data_contracts` and :mod:`serdes.rules` (metadata,
+rule sets, CEL rules run on write and read), :mod:`serdes.naming` (subject name
+strategies), :mod:`serdes.context`, :mod:`serdes.errors`.
 
 Serializers and deserializers are callables ``(obj, ctx)``; ``ctx`` is a
 :class:`SerializationContext` or confluent-kafka's, interchangeably.
@@ -22,7 +23,8 @@ from serdes.auth import OidcClientCredentials, StaticToken
 from serdes.avro import AvroDeserializer, AvroSerializer
 from serdes.avro_model import AvroDecimal
 from serdes.context import MessageField, SerializationContext
-from serdes.errors import RegistryError, SerializationError
+from serdes.data_contracts import Metadata, Rule, RuleKind, RuleMode, RuleSet
+from serdes.errors import RegistryError, RuleConditionError, RuleError, SerializationError
 from serdes.json_schema import JSONDeserializer, JSONSerializer
 from serdes.naming import (
     record_subject_name_strategy,
@@ -51,11 +53,18 @@ __all__ = [
     "JSONDeserializer",
     "JSONSerializer",
     "MessageField",
+    "Metadata",
     "OidcClientCredentials",
     "ProtobufDeserializer",
     "ProtobufSerializer",
     "RegisteredSchema",
     "RegistryError",
+    "Rule",
+    "RuleConditionError",
+    "RuleError",
+    "RuleKind",
+    "RuleMode",
+    "RuleSet",
     "Schema",
     "SchemaReference",
     "SchemaRegistryClient",

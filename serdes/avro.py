@@ -23,6 +23,14 @@ to the constructor (a string, path or model class), the subject's latest version
 records cost a dict lookup and ``fastavro.schemaless_reader``. The result is a dict,
 ``from_dict(dict, ctx)``'s result, or an instance of the model class.
 
+**Data contracts.** When the schema comes from the registry (``use_latest_version``, or
+``use_latest_with_metadata={...}``, which picks the newest version whose metadata
+properties hold the given pairs), its rule set's WRITE rules run on each record before
+encoding, and on reading the READ rules of the reader schema (the latest one with those
+options, else the writer's) run on each decoded record (:mod:`serdes.rules`). The rules
+are compiled when the target or plan is built; a schema without applicable rules gets
+the same per-record function as before (serializer) or one ``None`` check (reader).
+
 **Schema evolution.** fastavro applies Avro's resolution rules when reader and writer
 differ (defaults for added fields, dropped fields skipped, promotions int->long->float->
 double, string<->bytes, enum symbols). When resolution fails, :func:`explain_resolution`
@@ -61,6 +69,7 @@ from serdes.avro_model import (
     to_avro_converter,
 )
 from serdes.context import SerdeContext
+from serdes.data_contracts import RuleMode
 from serdes.errors import (
     RecordError,
     SchemaError,
@@ -69,7 +78,9 @@ from serdes.errors import (
     SerializationError,
 )
 from serdes.naming import SubjectNameStrategy, topic_subject_name_strategy
-from serdes.registry_client import SchemaReference, SchemaRegistryClient
+from serdes.registry_client import RegisteredSchema, SchemaReference, SchemaRegistryClient
+from serdes.rules import RuleRunner, RuleTarget, compile_rules
+from serdes.rules.avro_fields import avro_field_walker
 from serdes.wire import HEADER_SIZE_BYTES, decode_header, encode_header
 
 __all__ = ["AvroDeserializer", "AvroSerializer", "explain_resolution", "reads_alike"]
@@ -232,6 +243,36 @@ class _WriteTarget:
     subject: str
     schema_id: int
     named: NamedSchemas | None = None
+    rules: RuleRunner | None = None  # the WRITE rules of the registry's schema, if any
+
+
+def _rules_for(
+    registered: RegisteredSchema | Any,
+    mode: RuleMode,
+    subject: str,
+    parsed: Any,
+    named: NamedSchemas | None,
+) -> RuleRunner | None:
+    """The compiled rules of a registry schema for ``mode`` (None without any)."""
+    schema = registered.schema if isinstance(registered, RegisteredSchema) else registered
+    if schema.rule_set is None:
+        return None
+    walker = avro_field_walker(parsed, named, schema.metadata)
+    return compile_rules(
+        schema.rule_set, mode, RuleTarget(subject, "AVRO", schema.metadata, walker)
+    )
+
+
+def _check_metadata(use_latest_with_metadata: Mapping[str, str] | None) -> None:
+    if use_latest_with_metadata is None:
+        return
+    if not isinstance(use_latest_with_metadata, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in use_latest_with_metadata.items()
+    ):
+        raise ValueError(
+            "use_latest_with_metadata must map metadata property names to string values, "
+            f"got {use_latest_with_metadata!r:.200}"
+        )
 
 
 class AvroSerializer:
@@ -246,6 +287,10 @@ class AvroSerializer:
             ``use_latest_version``); when False the schema must already be registered.
         use_latest_version: write with the subject's latest registered schema instead.
             Resolved once per subject for the lifetime of this serializer.
+        use_latest_with_metadata: write with the newest version of the subject whose
+            metadata properties hold all these pairs (confluent-kafka's
+            ``use.latest.with.metadata``; takes precedence over ``use_latest_version``).
+            With either option the schema's WRITE rules run on each record.
         normalize: ask the registry to normalize the schema (``?normalize=true``).
         subject_name_strategy: ``(ctx, record_name) -> subject``; TopicNameStrategy by
             default (``{topic}-value``).
@@ -264,21 +309,32 @@ class AvroSerializer:
         *,
         auto_register: bool | None = None,
         use_latest_version: bool = False,
+        use_latest_with_metadata: Mapping[str, str] | None = None,
         normalize: bool = False,
         subject_name_strategy: SubjectNameStrategy = topic_subject_name_strategy,
         namespace: str | None = None,
         references: Sequence[SchemaReference] = (),
         to_dict: Callable[[Any, SerdeContext | None], Mapping[str, Any]] | None = None,
     ) -> None:
+        _check_metadata(use_latest_with_metadata)
+        use_latest = use_latest_version or use_latest_with_metadata is not None
         if auto_register is None:
-            auto_register = not use_latest_version
-        if auto_register and use_latest_version:
-            raise ValueError("auto_register and use_latest_version cannot both be set")
-        if schema is None and not use_latest_version:
-            raise ValueError("AvroSerializer needs a schema unless use_latest_version=True")
+            auto_register = not use_latest
+        if auto_register and use_latest:
+            raise ValueError(
+                "auto_register cannot be set with use_latest_version or use_latest_with_metadata"
+            )
+        if schema is None and not use_latest:
+            raise ValueError(
+                "AvroSerializer needs a schema unless use_latest_version=True or "
+                "use_latest_with_metadata is given"
+            )
+        self._use_latest_with_metadata = (
+            None if use_latest_with_metadata is None else dict(use_latest_with_metadata)
+        )
         self._client = client
         self._auto_register = auto_register
-        self._use_latest_version = use_latest_version
+        self._use_latest_version = use_latest
         self._normalize = normalize
         self._strategy = subject_name_strategy
         self._to_dict = to_dict
@@ -324,11 +380,14 @@ class AvroSerializer:
                 f"(id {target.schema_id}): {exc}"
             )
 
+        rules = target.rules
         if target.is_raw_bytes:
 
             def write_raw(obj: Any, ctx: SerdeContext | None) -> bytes:
                 if to_dict is not None:
                     obj = to_dict(obj, ctx)
+                if rules is not None:
+                    obj = rules(obj)
                 return header + _raw_bytes(obj)
 
             return write_raw
@@ -350,6 +409,14 @@ class AvroSerializer:
             except errors as exc:
                 raise record_error(exc) from exc
             return buffer.getvalue()
+
+        if rules is not None:
+            # a schema with WRITE rules: run them on the record dict, then encode. Chosen
+            # here, once, so a schema without rules keeps the plain function below.
+            encode_plain = write_value
+
+            def write_value(value: Any) -> bytes:
+                return encode_plain(rules(value))
 
         if to_dict is not None:
 
@@ -398,8 +465,14 @@ class AvroSerializer:
                     "the subject name strategy returned no subject (a record name is needed "
                     "for RecordNameStrategy: the schema must be a named record)"
                 )
+            rules: RuleRunner | None = None
             if self._use_latest_version:
-                latest = self._client.get_latest_version(subject)
+                if self._use_latest_with_metadata is not None:
+                    latest = self._client.get_latest_with_metadata(
+                        subject, self._use_latest_with_metadata
+                    )
+                else:
+                    latest = self._client.get_latest_version(subject)
                 loaded = _load(
                     latest.schema.schema_str,
                     namespace=None,
@@ -408,6 +481,7 @@ class AvroSerializer:
                 )
                 schema_id, parsed, raw = latest.schema_id, loaded.parsed, loaded.is_raw_bytes
                 named = loaded.named
+                rules = _rules_for(latest, RuleMode.WRITE, subject, parsed, named)
             else:
                 assert self._schema is not None
                 schema = self._schema
@@ -420,7 +494,9 @@ class AvroSerializer:
                         subject, schema.schema_str, "AVRO", schema.references, self._normalize
                     ).schema_id
                 parsed, raw, named = schema.parsed, schema.is_raw_bytes, schema.named
-            target = _WriteTarget(encode_header(schema_id), parsed, raw, subject, schema_id, named)
+            target = _WriteTarget(
+                encode_header(schema_id), parsed, raw, subject, schema_id, named, rules
+            )
             write = self._make_writer(target)
             self._writers[key] = write
             return write
@@ -450,6 +526,7 @@ class _ReadPlan:
     writer: Any
     reader: Any | None
     is_raw_bytes: bool
+    rules: RuleRunner | None = None  # READ rules of the reader (or writer) schema
 
 
 class AvroDeserializer:
@@ -464,6 +541,10 @@ class AvroDeserializer:
         model: dataclass / pydantic class to construct; its generated schema is the
             reader schema unless ``reader_schema`` is given.
         use_latest_version: read into the subject's latest registered schema.
+        use_latest_with_metadata: read into the newest version whose metadata properties
+            hold all these pairs (confluent-kafka's ``use.latest.with.metadata``).
+            The READ rules of the reader schema (this one, the latest, or else the
+            writer's) run on each decoded record.
         subject_name_strategy: used with ``use_latest_version`` to find the subject.
         return_record_name: fastavro's option: unions of records return (name, dict).
     """
@@ -476,12 +557,20 @@ class AvroDeserializer:
         from_dict: FromDict | None = None,
         model: type | None = None,
         use_latest_version: bool = False,
+        use_latest_with_metadata: Mapping[str, str] | None = None,
         subject_name_strategy: SubjectNameStrategy = topic_subject_name_strategy,
         namespace: str | None = None,
         return_record_name: bool = False,
     ) -> None:
+        _check_metadata(use_latest_with_metadata)
+        self._use_latest_with_metadata = (
+            None if use_latest_with_metadata is None else dict(use_latest_with_metadata)
+        )
+        use_latest_version = use_latest_version or use_latest_with_metadata is not None
         if use_latest_version and reader_schema is not None:
-            raise ValueError("give either reader_schema or use_latest_version, not both")
+            raise ValueError(
+                "give either reader_schema or use_latest_version / use_latest_with_metadata"
+            )
         self._client = client
         if reader_schema is None and model is not None:
             reader_schema = model
@@ -539,6 +628,8 @@ class AvroDeserializer:
                     f"payload does not decode with writer schema id {schema_id}: "
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
+        if plan.rules is not None:
+            value = plan.rules(value)
         if self._construct is not None:
             try:
                 return self._construct(value)
@@ -576,24 +667,46 @@ class AvroDeserializer:
                 references=writer_schema.references,
             )
             reader: Any | None = None if self._reader is None else self._reader.parsed
+            rules_schema: Any = writer_schema
+            rules_parsed, rules_named = writer.parsed, writer.named
+            subject: str | None = None
             if self._use_latest_version:
                 subject = self._strategy(ctx, writer.full_name)
                 if subject is None:
                     raise SerializationError("the subject name strategy returned no subject")
-                latest = self._client.get_latest_version(subject)
-                reader = _load(
+                if self._use_latest_with_metadata is not None:
+                    latest = self._client.get_latest_with_metadata(
+                        subject, self._use_latest_with_metadata
+                    )
+                else:
+                    latest = self._client.get_latest_version(subject)
+                loaded_reader = _load(
                     latest.schema.schema_str,
                     namespace=None,
                     client=self._client,
                     references=latest.schema.references,
-                ).parsed
+                )
+                reader = loaded_reader.parsed
+                rules_schema = latest
+                rules_parsed, rules_named = loaded_reader.parsed, loaded_reader.named
+            elif writer_schema.rule_set is not None and ctx is not None:
+                subject = self._strategy(ctx, writer.full_name)
+            rules = None
+            if self._reader is None:  # a reader schema of our own carries no rules
+                rules = _rules_for(
+                    rules_schema,
+                    RuleMode.READ,
+                    subject or f"(schema id {schema_id})",
+                    rules_parsed,
+                    rules_named,
+                )
             if reader is not None and (
                 reader == writer.parsed
                 or (not self._return_record_name and reads_alike(writer.parsed, reader))
             ):
                 # Same values either way: skip fastavro's per-record resolution work.
                 reader = None
-            plan = _ReadPlan(schema_id, writer.parsed, reader, writer.is_raw_bytes)
+            plan = _ReadPlan(schema_id, writer.parsed, reader, writer.is_raw_bytes, rules)
             self._plans[key] = plan
             return plan
 

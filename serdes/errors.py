@@ -18,6 +18,9 @@ Hierarchy::
     │                                     .schema_id)
     ├── SchemaEvolutionError              writer schema cannot be read with the reader schema
     │                                     (names the field)
+    ├── RuleError                         a data-contract rule failed or cannot run
+    │   │                                 (.rule_name, .subject; names the rule)
+    │   └── RuleConditionError            a CONDITION rule was false or raised
     └── RegistryError                     any failure talking to the registry
         │                                 (.http_status, .error_code, .message)
         ├── SubjectNotFoundError          40401
@@ -53,6 +56,8 @@ __all__ = [
     "RegistryAuthorizationError",
     "RegistryError",
     "RegistryUnavailableError",
+    "RuleConditionError",
+    "RuleError",
     "SchemaError",
     "SchemaEvolutionError",
     "SchemaNotFoundError",
@@ -123,6 +128,25 @@ class SchemaEvolutionError(SerializationError):
     The message names the field (``Order.amount``) and says why, e.g. a field the reader
     added without a default, or a type change Avro's resolution rules do not allow.
     """
+
+
+class RuleError(SerializationError):
+    """A rule of the schema's rule set failed, or cannot run (unknown type, DLQ action).
+
+    ``rule_name`` is the rule's name (``None`` for a problem with the rule set as a
+    whole) and ``subject`` the subject whose schema carries it. The message names both.
+    """
+
+    def __init__(self, message: str, *, rule_name: str | None = None, subject: str | None = None):
+        super().__init__(message)
+        self.rule_name = rule_name
+        self.subject = subject
+
+
+class RuleConditionError(RuleError):
+    """A CONDITION rule evaluated to false (or raised) for this record: the record was
+    refused (on write) or not returned (on read). The message names the rule and gives
+    its ``doc`` or ``expr``."""
 
 
 class RegistryError(SerializationError):

@@ -30,6 +30,14 @@ checks that the path names the same message as the class (full name), so a wrong
 topic/class pairing fails loudly instead of producing garbage; later records do no
 HTTP. Protobuf's own evolution rules (unknown fields kept, missing fields default)
 handle version differences.
+
+**Data contracts.** With ``use_latest_version`` or ``use_latest_with_metadata`` the
+serializer runs the registry schema's WRITE rules on each message; the deserializer
+runs the READ rules of the latest schema with those options, else of the writer's
+(:mod:`serdes.rules`). CEL rules see the message as a dict of its fields
+(:mod:`serdes.rules.protobuf_values`); a transform's result is built back into a new
+message. Field-level rules (CEL_FIELD) are not supported for Protobuf and are refused
+when the schema is resolved. Without rules, a record pays one empty-dict check.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ import base64
 import binascii
 import struct
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Generic, TypeAlias, TypeVar
 
 from google.protobuf import descriptor_pb2
@@ -46,9 +54,12 @@ from google.protobuf.descriptor import Descriptor, FileDescriptor
 from google.protobuf.message import DecodeError, Message
 
 from serdes.context import SerdeContext
+from serdes.data_contracts import RuleMode
 from serdes.errors import RecordError, SchemaNotFoundError, SerializationError
 from serdes.naming import SubjectNameStrategy, topic_subject_name_strategy
-from serdes.registry_client import SchemaReference, SchemaRegistryClient
+from serdes.registry_client import Schema, SchemaReference, SchemaRegistryClient
+from serdes.rules import RuleTarget, compile_rules
+from serdes.rules.protobuf_values import dict_to_message, message_to_dict
 from serdes.wire import (
     decode_header,
     decode_message_indexes,
@@ -139,6 +150,41 @@ def _message_at(
     return ".".join(names)
 
 
+def _message_rules(
+    schema: Schema, mode: RuleMode, subject: str, cls: type[M]
+) -> Callable[[M], M] | None:
+    """The schema's rules for ``mode`` as a message -> message function, or None."""
+    if schema.rule_set is None:
+        return None
+    runner = compile_rules(
+        schema.rule_set, mode, RuleTarget(subject, "PROTOBUF", schema.metadata, None)
+    )
+    if runner is None:
+        return None
+
+    def run(message: M) -> M:
+        fields = message_to_dict(message)
+        result = runner(fields)
+        if result is fields:  # conditions only, or transforms that changed nothing
+            return message
+        return dict_to_message(result, cls)
+
+    return run
+
+
+def _check_metadata(use_latest_with_metadata: Mapping[str, str] | None) -> dict[str, str] | None:
+    if use_latest_with_metadata is None:
+        return None
+    if not isinstance(use_latest_with_metadata, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in use_latest_with_metadata.items()
+    ):
+        raise ValueError(
+            "use_latest_with_metadata must map metadata property names to string values, "
+            f"got {use_latest_with_metadata!r:.200}"
+        )
+    return dict(use_latest_with_metadata)
+
+
 class ProtobufSerializer(Generic[M]):
     """Generated messages -> ``00 | schema id | message indexes | protobuf bytes``.
 
@@ -148,6 +194,9 @@ class ProtobufSerializer(Generic[M]):
         auto_register: register the file and its imports on first use (default True,
             False with ``use_latest_version``); when False they must be registered.
         use_latest_version: write with the id of the subject's latest version.
+        use_latest_with_metadata: write with the id of the newest version whose metadata
+            properties hold all these pairs (confluent-kafka's ``use.latest.with.metadata``).
+            With either option the schema's WRITE rules run on each message.
         normalize: ``?normalize=true`` on registration and lookup.
         subject_name_strategy: ``(ctx, record_name) -> subject``; the record name is the
             message's full name (``regcast.demo.Order``).
@@ -162,6 +211,7 @@ class ProtobufSerializer(Generic[M]):
         *,
         auto_register: bool | None = None,
         use_latest_version: bool = False,
+        use_latest_with_metadata: Mapping[str, str] | None = None,
         normalize: bool = False,
         subject_name_strategy: SubjectNameStrategy = topic_subject_name_strategy,
         reference_subject_name_strategy: ReferenceSubjectNameStrategy = (
@@ -171,10 +221,14 @@ class ProtobufSerializer(Generic[M]):
     ) -> None:
         if not (isinstance(message_class, type) and issubclass(message_class, Message)):
             raise TypeError(f"{message_class!r} is not a generated protobuf message class")
+        self._use_latest_with_metadata = _check_metadata(use_latest_with_metadata)
+        use_latest_version = use_latest_version or use_latest_with_metadata is not None
         if auto_register is None:
             auto_register = not use_latest_version
         if auto_register and use_latest_version:
-            raise ValueError("auto_register and use_latest_version cannot both be set")
+            raise ValueError(
+                "auto_register cannot be set with use_latest_version or use_latest_with_metadata"
+            )
         self._client = client
         self._cls = message_class
         self._descriptor: Descriptor = message_class.DESCRIPTOR
@@ -187,6 +241,8 @@ class ProtobufSerializer(Generic[M]):
         self._reference_strategy = reference_subject_name_strategy
         self._skip_known_types = skip_known_types
         self._headers: dict[tuple[str, str] | None, bytes] = {}
+        # (topic, field) -> the WRITE rules of its schema; empty while no schema has any
+        self._rules: dict[tuple[str, str] | None, Callable[[M], M]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -206,6 +262,10 @@ class ProtobufSerializer(Generic[M]):
             raise RecordError(
                 f"expected a {self._descriptor.full_name} message, got {type(message).__qualname__}"
             )
+        if self._rules:
+            run = self._rules.get(key)
+            if run is not None:
+                message = run(message)
         payload: bytes = message.SerializeToString()
         return header + payload
 
@@ -219,7 +279,16 @@ class ProtobufSerializer(Generic[M]):
             if subject is None:
                 raise SerializationError("the subject name strategy returned no subject")
             if self._use_latest_version:
-                schema_id = self._client.get_latest_version(subject, fmt="serialized").schema_id
+                if self._use_latest_with_metadata is not None:
+                    latest = self._client.get_latest_with_metadata(
+                        subject, self._use_latest_with_metadata, fmt="serialized"
+                    )
+                else:
+                    latest = self._client.get_latest_version(subject, fmt="serialized")
+                schema_id = latest.schema_id
+                run = _message_rules(latest.schema, RuleMode.WRITE, subject, self._cls)
+                if run is not None:
+                    self._rules[key] = run
             else:
                 references = self._references(ctx, self._descriptor.file, {})
                 if self._auto_register:
@@ -268,13 +337,36 @@ class ProtobufDeserializer(Generic[M]):
 
     Args:
         client: registry client used to verify (once per schema id and index path) that
-            the writer's message is the class's message; ``None`` skips the check.
+            the writer's message is the class's message; ``None`` skips the check (and
+            the rules).
         message_class: the generated class to parse into.
+        use_latest_version / use_latest_with_metadata: run the READ rules of the
+            subject's latest schema (or the newest with these metadata properties)
+            instead of the writer schema's. Resolved on the first record of each writer
+            schema id and index path, with that record's topic: use one deserializer per
+            topic with these options.
+        subject_name_strategy: finds the subject for the options above and for naming
+            it in rule errors.
     """
 
-    def __init__(self, client: SchemaRegistryClient | None, message_class: type[M]) -> None:
+    def __init__(
+        self,
+        client: SchemaRegistryClient | None,
+        message_class: type[M],
+        *,
+        use_latest_version: bool = False,
+        use_latest_with_metadata: Mapping[str, str] | None = None,
+        subject_name_strategy: SubjectNameStrategy = topic_subject_name_strategy,
+    ) -> None:
         if not (isinstance(message_class, type) and issubclass(message_class, Message)):
             raise TypeError(f"{message_class!r} is not a generated protobuf message class")
+        self._use_latest_with_metadata = _check_metadata(use_latest_with_metadata)
+        self._use_latest_version = use_latest_version or use_latest_with_metadata is not None
+        if self._use_latest_version and client is None:
+            raise ValueError("use_latest_version / use_latest_with_metadata need a client")
+        self._strategy = subject_name_strategy
+        # frame prefix -> the READ rules for it; empty while no schema has any
+        self._rules: dict[bytes, Callable[[M], M]] = {}
         self._client = client
         self._cls = message_class
         self._full_name: str = message_class.DESCRIPTOR.full_name
@@ -294,7 +386,7 @@ class ProtobufDeserializer(Generic[M]):
             data = bytes(data)
         prefix = self._last_prefix
         # Fast path: same header and index path as the previous record (one C call).
-        offset = len(prefix) if data.startswith(prefix) else self._frame(data)
+        offset = len(prefix) if data.startswith(prefix) else self._frame(data, ctx)
         try:
             message: M = self._from_string(data[offset:])
         except DecodeError as exc:
@@ -302,9 +394,13 @@ class ProtobufDeserializer(Generic[M]):
             raise SerializationError(
                 f"payload of schema id {schema_id} is not a valid {self._full_name}: {exc}"
             ) from exc
+        if self._rules:
+            run = self._rules.get(bytes(data[:offset]))
+            if run is not None:
+                message = run(message)
         return message
 
-    def _frame(self, data: bytes | bytearray) -> int:
+    def _frame(self, data: bytes | bytearray, ctx: SerdeContext | None = None) -> int:
         """Validate the header and index path; verify it once per prefix (HTTP)."""
         schema_id = decode_header(data)
         indexes, offset = decode_message_indexes(data)
@@ -312,9 +408,35 @@ class ProtobufDeserializer(Generic[M]):
         if prefix not in self._checked:
             if self._client is not None:
                 self._check(schema_id, indexes)
+                run = self._read_rules(schema_id, ctx)
+                if run is not None:
+                    self._rules[prefix] = run
             self._checked.add(prefix)
         self._last_prefix = prefix
         return offset
+
+    def _read_rules(self, schema_id: int, ctx: SerdeContext | None) -> Callable[[M], M] | None:
+        """The READ rules for records of ``schema_id``: the latest schema's (with the
+        options) or the writer's; None when there are none (HTTP on first use only)."""
+        assert self._client is not None
+        subject = None if ctx is None else self._strategy(ctx, self._full_name)
+        if self._use_latest_version:
+            if subject is None:
+                raise SerializationError(
+                    "use_latest_version / use_latest_with_metadata need a subject: pass the "
+                    "serialization context (topic) to the deserializer"
+                )
+            if self._use_latest_with_metadata is not None:
+                schema = self._client.get_latest_with_metadata(
+                    subject, self._use_latest_with_metadata, fmt="serialized"
+                ).schema
+            else:
+                schema = self._client.get_latest_version(subject, fmt="serialized").schema
+        else:
+            schema = self._client.get_schema(schema_id, fmt="serialized")
+        return _message_rules(
+            schema, RuleMode.READ, subject or f"(schema id {schema_id})", self._cls
+        )
 
     def _check(self, schema_id: int, indexes: tuple[int, ...]) -> None:
         """The writer's message at ``indexes`` of schema ``schema_id`` must be ours."""

@@ -13,7 +13,9 @@ the registry's data model allows:
 - **(subject, schema, normalize) -> id** (and the version when the registry told us),
   forever for this client: registering the same schema twice returns the same id.
 - **latest version per subject**, for ``latest_ttl_s`` seconds (measured on an injected
-  monotonic clock): "latest" moves when someone registers a new version.
+  monotonic clock): "latest" moves when someone registers a new version. The newest
+  version with given metadata properties (``get_latest_with_metadata``) is cached the
+  same way, per (subject, properties, deleted, format).
   Fixed versions ``(subject, n)`` are cached forever.
 
 Deleting a subject through this client drops that subject's entries. Caches are bounded
@@ -51,6 +53,7 @@ from urllib.parse import quote
 
 import httpx
 
+from serdes.data_contracts import Metadata, RuleSet
 from serdes.errors import (
     RETRIABLE_HTTP_STATUSES,
     RegistryError,
@@ -89,18 +92,27 @@ class SchemaReference:
 
 @dataclass(frozen=True, slots=True)
 class Schema:
-    """A schema as the registry stores it: text, type, references."""
+    """A schema as the registry stores it: text, type, references, and its data contract
+    (``metadata`` and ``rule_set``, see :mod:`serdes.data_contracts`), which take part in
+    its identity as they do in the registry."""
 
     schema_str: str
     schema_type: str = "AVRO"
     references: tuple[SchemaReference, ...] = ()
+    metadata: Metadata | None = None
+    rule_set: RuleSet | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "schema": self.schema_str,
             "schemaType": self.schema_type,
             "references": [r.to_json() for r in self.references],
         }
+        if self.metadata is not None:
+            body["metadata"] = self.metadata.to_json()
+        if self.rule_set is not None:
+            body["ruleSet"] = self.rule_set.to_json()
+        return body
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> Schema:
@@ -108,7 +120,15 @@ class Schema:
             SchemaReference(str(r["name"]), str(r["subject"]), int(r["version"]))
             for r in body.get("references") or ()
         )
-        return cls(str(body["schema"]), str(body.get("schemaType") or "AVRO"), refs)
+        metadata = body.get("metadata")
+        rule_set = body.get("ruleSet")
+        return cls(
+            str(body["schema"]),
+            str(body.get("schemaType") or "AVRO"),
+            refs,
+            None if metadata is None else Metadata.from_json(metadata),
+            None if rule_set is None else RuleSet.from_json(rule_set),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +148,16 @@ class RegisteredSchema:
             int(body["version"]),
             Schema.from_json(body),
         )
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """The version's metadata (the schema's), or None."""
+        return self.schema.metadata
+
+    @property
+    def rule_set(self) -> RuleSet | None:
+        """The version's rule set (the schema's), or None."""
+        return self.schema.rule_set
 
 
 class _BoundedCache(Generic[K, V]):
@@ -279,6 +309,10 @@ class _RegistryCore:
         self.versions: _BoundedCache[tuple[str, int, str | None], RegisteredSchema] = _BoundedCache(
             cache_capacity
         )
+        self.latest_with_metadata: _BoundedCache[
+            tuple[str, frozenset[tuple[str, str]], bool, str | None],
+            tuple[RegisteredSchema, float],
+        ] = _BoundedCache(cache_capacity)
 
     # -- transport policy -------------------------------------------------------------
 
@@ -365,7 +399,7 @@ class _RegistryCore:
         if "version" in body and body.get("version") is not None:
             self.lookup_by_schema.put(
                 (subject, schema, normalize),
-                RegisteredSchema(schema_id, subject, int(body["version"]), schema),
+                RegisteredSchema(schema_id, subject, int(body["version"]), _stored(schema, body)),
             )
         return schema_id
 
@@ -381,7 +415,9 @@ class _RegistryCore:
     def on_lookup(
         self, subject: str, schema: Schema, normalize: bool, body: Any
     ) -> RegisteredSchema:
-        result = RegisteredSchema(int(body["id"]), subject, int(body["version"]), schema)
+        result = RegisteredSchema(
+            int(body["id"]), subject, int(body["version"]), _stored(schema, body)
+        )
         self.lookup_by_schema.put((subject, schema, normalize), result)
         self.id_by_schema.put((subject, schema, normalize), result.schema_id)
         return result
@@ -432,8 +468,45 @@ class _RegistryCore:
         self.schema_by_id.put((registered.schema_id, fmt), registered.schema)
         return registered
 
+    @staticmethod
+    def latest_with_metadata_request(
+        subject: str, metadata: Mapping[str, str], deleted: bool, fmt: str | None
+    ) -> _Request:
+        params: list[tuple[str, str]] = [("deleted", _bool(deleted))]
+        for key, value in metadata.items():
+            params.append(("key", key))
+            params.append(("value", value))
+        if fmt is not None:
+            params.append(("format", fmt))
+        return _Request("GET", f"/subjects/{_subject_path(subject)}/metadata", tuple(params))
+
+    @staticmethod
+    def latest_with_metadata_key(
+        subject: str, metadata: Mapping[str, str], deleted: bool, fmt: str | None
+    ) -> tuple[str, frozenset[tuple[str, str]], bool, str | None]:
+        return (subject, frozenset(metadata.items()), deleted, fmt)
+
+    def cached_latest_with_metadata(
+        self, key: tuple[str, frozenset[tuple[str, str]], bool, str | None]
+    ) -> RegisteredSchema | None:
+        entry = self.latest_with_metadata.get(key)
+        if entry is None or self.clock_s() >= entry[1]:
+            return None
+        return entry[0]
+
+    def on_latest_with_metadata(
+        self,
+        key: tuple[str, frozenset[tuple[str, str]], bool, str | None],
+        body: Any,
+    ) -> RegisteredSchema:
+        registered = RegisteredSchema.from_json(body, key[0])
+        self.latest_with_metadata.put(key, (registered, self.clock_s() + self.latest_ttl_s))
+        self.schema_by_id.put((registered.schema_id, key[3]), registered.schema)
+        return registered
+
     def forget_subject(self, subject: str) -> None:
         self.id_by_schema.drop_where(lambda k: k[0] == subject)
+        self.latest_with_metadata.drop_where(lambda k: k[0] == subject)
         self.lookup_by_schema.drop_where(lambda k: k[0] == subject)
         self.latest.drop_where(lambda k: k[0] == subject)
         self.versions.drop_where(lambda k: k[0] == subject)
@@ -457,8 +530,30 @@ class _RegistryCore:
         return bool(body["is_compatible"]), [str(m) for m in body.get("messages") or ()]
 
 
-def _schema(schema_str: str, schema_type: str, references: Iterable[SchemaReference]) -> Schema:
-    return Schema(schema_str, schema_type.upper(), tuple(references))
+def _schema(
+    schema_str: str,
+    schema_type: str,
+    references: Iterable[SchemaReference],
+    metadata: Metadata | None = None,
+    rule_set: RuleSet | None = None,
+) -> Schema:
+    return Schema(schema_str, schema_type.upper(), tuple(references), metadata, rule_set)
+
+
+def _stored(sent: Schema, body: Any) -> Schema:
+    """The schema the registry holds for an answer to ``sent``: the registry may have
+    given it a contract (the previous version's, the config's defaults), and says so."""
+    if not isinstance(body, Mapping) or ("metadata" not in body and "ruleSet" not in body):
+        return sent
+    metadata = body.get("metadata")
+    rule_set = body.get("ruleSet")
+    return Schema(
+        sent.schema_str,
+        sent.schema_type,
+        sent.references,
+        None if metadata is None else Metadata.from_json(metadata),
+        None if rule_set is None else RuleSet.from_json(rule_set),
+    )
 
 
 def _config_path(subject: str | None) -> str:
@@ -560,14 +655,18 @@ class SchemaRegistryClient:
         schema_type: str = "AVRO",
         references: Iterable[SchemaReference] = (),
         normalize: bool = False,
+        *,
+        metadata: Metadata | None = None,
+        rule_set: RuleSet | None = None,
     ) -> int:
         """Register (or find) ``schema_str`` under ``subject``; return its global id.
 
-        Cached per (subject, schema, normalize): a repeat does no HTTP. Raises
+        ``metadata`` / ``rule_set`` are sent with the schema (its data contract) when
+        given. Cached per (subject, schema, normalize): a repeat does no HTTP. Raises
         :class:`~serdes.errors.IncompatibleSchemaError` when the subject's level rejects
         it and :class:`~serdes.errors.InvalidSchemaError` when it does not parse.
         """
-        schema = _schema(schema_str, schema_type, references)
+        schema = _schema(schema_str, schema_type, references, metadata, rule_set)
         cached = self._core.id_by_schema.get((subject, schema, normalize))
         if cached is not None:
             return cached
@@ -582,9 +681,12 @@ class SchemaRegistryClient:
         references: Iterable[SchemaReference] = (),
         normalize: bool = False,
         deleted: bool = False,
+        *,
+        metadata: Metadata | None = None,
+        rule_set: RuleSet | None = None,
     ) -> RegisteredSchema:
         """Find ``schema_str`` under ``subject`` without registering it (id and version)."""
-        schema = _schema(schema_str, schema_type, references)
+        schema = _schema(schema_str, schema_type, references, metadata, rule_set)
         key = (subject, schema, normalize)
         cached = self._core.lookup_by_schema.get(key)
         if cached is not None:
@@ -612,6 +714,25 @@ class SchemaRegistryClient:
             return cached
         body = self._send(self._core.get_version_request(subject, "latest", False, fmt))
         return self._core.on_version(subject, "latest", fmt, body)
+
+    def get_latest_with_metadata(
+        self,
+        subject: str,
+        metadata: Mapping[str, str],
+        deleted: bool = False,
+        fmt: str | None = None,
+    ) -> RegisteredSchema:
+        """The newest version of ``subject`` whose metadata properties hold every pair of
+        ``metadata`` (``GET /subjects/{s}/metadata``); cached for ``latest_ttl_s``.
+
+        Raises :class:`~serdes.errors.SchemaNotFoundError` when no version matches.
+        """
+        key = self._core.latest_with_metadata_key(subject, metadata, deleted, fmt)
+        cached = self._core.cached_latest_with_metadata(key)
+        if cached is not None:
+            return cached
+        body = self._send(self._core.latest_with_metadata_request(subject, metadata, deleted, fmt))
+        return self._core.on_latest_with_metadata(key, body)
 
     def get_version(
         self, subject: str, version: int | str, *, deleted: bool = False, fmt: str | None = None
@@ -774,9 +895,12 @@ class AsyncSchemaRegistryClient:
         schema_type: str = "AVRO",
         references: Iterable[SchemaReference] = (),
         normalize: bool = False,
+        *,
+        metadata: Metadata | None = None,
+        rule_set: RuleSet | None = None,
     ) -> int:
         """See :meth:`SchemaRegistryClient.register_schema`."""
-        schema = _schema(schema_str, schema_type, references)
+        schema = _schema(schema_str, schema_type, references, metadata, rule_set)
         cached = self._core.id_by_schema.get((subject, schema, normalize))
         if cached is not None:
             return cached
@@ -791,9 +915,12 @@ class AsyncSchemaRegistryClient:
         references: Iterable[SchemaReference] = (),
         normalize: bool = False,
         deleted: bool = False,
+        *,
+        metadata: Metadata | None = None,
+        rule_set: RuleSet | None = None,
     ) -> RegisteredSchema:
         """See :meth:`SchemaRegistryClient.lookup_schema`."""
-        schema = _schema(schema_str, schema_type, references)
+        schema = _schema(schema_str, schema_type, references, metadata, rule_set)
         cached = self._core.lookup_by_schema.get((subject, schema, normalize))
         if cached is not None:
             return cached
@@ -817,6 +944,23 @@ class AsyncSchemaRegistryClient:
             return cached
         body = await self._send(self._core.get_version_request(subject, "latest", False, fmt))
         return self._core.on_version(subject, "latest", fmt, body)
+
+    async def get_latest_with_metadata(
+        self,
+        subject: str,
+        metadata: Mapping[str, str],
+        deleted: bool = False,
+        fmt: str | None = None,
+    ) -> RegisteredSchema:
+        """See :meth:`SchemaRegistryClient.get_latest_with_metadata`."""
+        key = self._core.latest_with_metadata_key(subject, metadata, deleted, fmt)
+        cached = self._core.cached_latest_with_metadata(key)
+        if cached is not None:
+            return cached
+        body = await self._send(
+            self._core.latest_with_metadata_request(subject, metadata, deleted, fmt)
+        )
+        return self._core.on_latest_with_metadata(key, body)
 
     async def get_version(
         self, subject: str, version: int | str, *, deleted: bool = False, fmt: str | None = None

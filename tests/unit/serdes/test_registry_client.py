@@ -15,6 +15,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from serdes.data_contracts import Metadata, RuleSet
 from serdes.errors import (
     IncompatibleSchemaError,
     RegistryError,
@@ -329,3 +330,91 @@ def test_async_client_retries_and_caches() -> None:
     assert asyncio.run(run()) == (8, 8)
     assert len(sleeps) == 1
     assert calls == 3
+
+
+CONTRACT = {
+    "metadata": {"properties": {"app.major": "2"}, "tags": {"User.ssn": ["PII"]}},
+    "ruleSet": {
+        "domainRules": [
+            {"name": "r", "kind": "CONDITION", "mode": "WRITE", "type": "CEL", "expr": "true"}
+        ]
+    },
+}
+
+
+def test_register_sends_the_data_contract_and_keeps_it_apart_in_the_cache() -> None:
+    bodies: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(200, json={"id": len(bodies)})
+
+    client, _ = make_client(handler)
+    metadata = Metadata.from_json(CONTRACT["metadata"])
+    rule_set = RuleSet.from_json(CONTRACT["ruleSet"])
+    assert client.register_schema("s", "{}", metadata=metadata, rule_set=rule_set) == 1
+    assert client.register_schema("s", "{}", metadata=metadata, rule_set=rule_set) == 1
+    assert client.register_schema("s", "{}") == 2  # no contract: another cache entry
+    assert bodies[0]["metadata"] == {
+        "tags": {"User.ssn": ["PII"]},
+        "properties": {"app.major": "2"},
+    }
+    assert bodies[0]["ruleSet"]["domainRules"][0]["name"] == "r"  # type: ignore[index]
+    assert "metadata" not in bodies[1] and "ruleSet" not in bodies[1]
+
+
+def test_latest_with_metadata_sends_key_value_pairs_parses_and_caches_for_ttl() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(
+            200, json={"id": 7, "version": 2, "subject": "s", "schema": "{}", **CONTRACT}
+        )
+
+    clock = FakeClock()
+    client, _ = make_client(handler, clock=clock, latest_ttl_s=30)
+    found = client.get_latest_with_metadata("s", {"app.major": "2", "owner": "x"})
+    assert (found.schema_id, found.version) == (7, 2)
+    assert found.metadata is not None and found.metadata.properties == {"app.major": "2"}
+    assert found.rule_set is not None and found.rule_set.domain_rules[0].expr == "true"
+    request = seen[0]
+    assert request.url.path == "/subjects/s/metadata"
+    assert request.url.params.get_list("key") == ["app.major", "owner"]
+    assert request.url.params.get_list("value") == ["2", "x"]
+    assert request.url.params["deleted"] == "false"
+    # the same pairs in another order are the same query
+    assert client.get_latest_with_metadata("s", {"owner": "x", "app.major": "2"}) == found
+    assert len(seen) == 1
+    client.get_latest_with_metadata("s", {"app.major": "2"}, deleted=True)
+    assert len(seen) == 2 and seen[1].url.params["deleted"] == "true"
+    clock.now += 30
+    client.get_latest_with_metadata("s", {"app.major": "2", "owner": "x"})
+    assert len(seen) == 3
+
+
+def test_async_latest_with_metadata() -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if request.url.params.get("value") == "9":
+            return error(404, 40403, "Schema not found")
+        return httpx.Response(
+            200, json={"id": 7, "version": 2, "subject": "s", "schema": "{}", **CONTRACT}
+        )
+
+    async def run() -> int:
+        async with AsyncSchemaRegistryClient(
+            "http://registry", transport=httpx.MockTransport(handler)
+        ) as client:
+            first = await client.get_latest_with_metadata("s", {"app.major": "2"})
+            again = await client.get_latest_with_metadata("s", {"app.major": "2"})
+            assert first == again and first.rule_set is not None
+            with pytest.raises(SchemaNotFoundError):
+                await client.get_latest_with_metadata("s", {"app.major": "9"})
+            return first.schema_id
+
+    assert asyncio.run(run()) == 7
+    assert calls == 2
