@@ -1,4 +1,4 @@
-"""Malformed ``FileDescriptorProto``s are invalid schemas (``formats.protobuf_descriptor``).
+"""Malformed ``FileDescriptorProto``s are invalid schemas (``formats.protobuf.descriptor_checks``).
 
 Each case starts from a descriptor protoc itself made and breaks one thing, the way a
 buggy or hostile client could; the answer must be ``InvalidSchemaError`` with a message

@@ -5,7 +5,7 @@ Theory of operation
 A descriptor arrives as the base64 of its bytes and decodes into a message that says
 nothing about whether it is consistent: a field's ``oneof_index`` may point past the
 message's oneofs, a name may hold spaces and braces, a ``string`` field that was not
-valid UTF-8 comes back from upb as ``bytes``. ``protobuf._parse_cached`` renders the
+valid UTF-8 comes back from upb as ``bytes``. ``parsing._parse_cached`` renders the
 descriptor to ``.proto`` text and has protoc compile it, which validates everything the
 text says (types resolve, numbers are legal, names are unique); but the renderer itself
 indexes into the descriptor and writes its names into the text, so it must not see a
