@@ -5,8 +5,8 @@ Confluent's NumberSchemaDiff.
 ``exclusiveMaximum``/``exclusiveMinimum`` count only in their numeric form (draft 6 on): the
 draft 4 boolean form modifies ``maximum``/``minimum`` and Confluent's diff ignores it.
 ``multipleOf`` is compared as an exact decimal (any magnitude), so ``0.5`` and ``0.50`` are
-the same value; an update whose value is a multiple of the original's accepts fewer numbers (EXPANDED, breaks),
-one that divides it accepts more (REDUCED, compatible).
+the same value; an update whose value is a multiple of the original's accepts fewer numbers
+(EXPANDED, breaks), one that divides it accepts more (REDUCED, compatible).
 """
 
 from __future__ import annotations
