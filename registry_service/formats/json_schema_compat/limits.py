@@ -7,6 +7,7 @@ the keyword, ``*_REMOVED`` when only the original has it, and ``*_INCREASED`` or
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from registry_service.formats.json_schema_compat.context import Context
@@ -29,6 +30,8 @@ def number_or_none(value: object) -> float | int | None:
     """``value`` when it is a JSON number (``true`` is not), else None (the keyword is ignored)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN/Infinity are not JSON; Python's parser lets them through
     return value
 
 

@@ -4,14 +4,15 @@ Confluent's NumberSchemaDiff.
 
 ``exclusiveMaximum``/``exclusiveMinimum`` count only in their numeric form (draft 6 on): the
 draft 4 boolean form modifies ``maximum``/``minimum`` and Confluent's diff ignores it.
-``multipleOf`` is compared as a decimal, so ``0.5`` and ``0.50`` are the same value; an
-update whose value is a multiple of the original's accepts fewer numbers (EXPANDED, breaks),
-one that divides it accepts more (REDUCED, compatible).
+``multipleOf`` is compared as an exact decimal (any magnitude), so ``0.5`` and ``0.50`` are
+the same value; an update whose value is a multiple of the original's accepts fewer numbers
+(EXPANDED, breaks), one that divides it accepts more (REDUCED, compatible).
 """
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from fractions import Fraction
 
 from registry_service.formats.json_schema_compat.context import Context
 from registry_service.formats.json_schema_compat.differences import DifferenceType as T
@@ -54,20 +55,16 @@ def _exclusive(node: Node, bound: Bound) -> float | int | None:
     return number_or_none(node.keyword(bound.keyword))
 
 
-def _decimal(node: Node) -> Decimal | None:
+def _decimal(node: Node) -> Fraction | None:
+    """``multipleOf`` as an exact rational, read from its decimal text (``0.1`` is 1/10)."""
     value = number_or_none(node.keyword("multipleOf"))
     if value is None:
         return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
+    return Fraction(Decimal(str(value)))
 
 
-def _compare_multiple_of(ctx: Context, before: Decimal | None, after: Decimal | None) -> None:
-    if before is None and after is None:
-        return
-    if before is not None and after is not None and before == after:
+def _compare_multiple_of(ctx: Context, before: Fraction | None, after: Fraction | None) -> None:
+    if before == after:
         return
     if before is None:
         ctx.add(T.MULTIPLE_OF_ADDED, "multipleOf")

@@ -356,3 +356,67 @@ def test_doc_example_reports_its_type(row: tuple[str, bool, bool, str, str, str]
         document(json.loads(original.strip("`"))), document(json.loads(update.strip("`")))
     )
     assert f"{name} {path.strip('`')}" in {str(d) for d in found}
+
+
+# -- bad or extreme input: a typed error or a plain answer, never a crash ---------------------
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "properties": 5, "required": "a", "dependencies": [1]},
+        {"type": "object", "patternProperties": {"(": {"type": "string"}}, "properties": {}},
+        {"type": "array", "items": 5, "additionalItems": "x", "maxItems": "3"},
+        {"enum": "not-a-list", "allOf": {"type": "string"}, "not": 7},
+        {"type": "number", "maximum": True, "multipleOf": float("nan")},
+        {"type": "string", "pattern": 5, "maxLength": None},
+    ],
+    ids=["object", "bad-regex", "array", "combined", "number", "string"],
+)
+def test_malformed_keywords_are_ignored_not_fatal(schema: dict[str, Any]) -> None:
+    sane = {"type": schema.get("type", "string")}
+    assert isinstance(differences(document(schema), document(sane)), list)
+    assert isinstance(differences(document(sane), document(schema)), list)
+
+
+def test_multiple_of_far_apart_magnitudes() -> None:
+    found = diff_types(
+        {"type": "number", "multipleOf": 1e-300}, {"type": "number", "multipleOf": 1e300}
+    )
+    assert found == [DifferenceType.MULTIPLE_OF_EXPANDED]
+
+
+def test_remote_ref_is_a_typed_error() -> None:
+    with pytest.raises(InvalidSchemaError, match="Unresolved"):
+        differences(document({"$ref": "https://example.invalid/s.json"}), document({}))
+
+
+def nested(depth: int) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    for _ in range(depth):
+        schema = {"type": "object", "properties": {"a": schema}}
+    return schema
+
+
+def test_too_deep_schemas_are_a_typed_error_even_off_the_main_thread() -> None:
+    import threading
+
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            differences(document(nested(4000)), document(nested(4000)))
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], InvalidSchemaError)
+    assert "nested too deeply" in str(outcome[0])
+
+
+def test_moderately_deep_schemas_compare() -> None:
+    assert diff_types(nested(300), nested(300)) == []
