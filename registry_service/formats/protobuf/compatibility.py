@@ -9,7 +9,7 @@ types Confluent treats as incompatible are reported. BACKWARD compares
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -63,6 +63,7 @@ _COMPATIBLE = frozenset(
         "ONEOF_ADDED",
         "ONEOF_REMOVED",
         "ONEOF_FIELD_ADDED",
+        "ONEOF_FIELD_MOVED_TO_TOP_LEVEL",
     }
 )
 
@@ -240,18 +241,19 @@ class _Differ:
         original_syntax: str,
         update_syntax: str,
     ) -> None:
-        if id(original) in self._active:
-            return  # a recursive type: this pair is already being compared further up
         if self._depth >= MAX_NESTING_DEPTH:
             self._add("NESTING_TOO_DEEP")
             return
         self._depth += 1
-        self._active.add(id(original))
         try:
-            self._compare_fields(original, update, original_syntax, update_syntax)
-        finally:
-            self._active.discard(id(original))
-        try:
+            # A recursive type: this pair's fields are already being compared further
+            # up; its nested declarations are still walked, as Confluent's SchemaScope.
+            if id(original) not in self._active:
+                self._active.add(id(original))
+                try:
+                    self._compare_fields(original, update, original_syntax, update_syntax)
+                finally:
+                    self._active.discard(id(original))
             self._compare_types(
                 (original.nested_type, original.enum_type, original_syntax),
                 (update.nested_type, update.enum_type, update_syntax),
@@ -266,32 +268,42 @@ class _Differ:
         original_syntax: str,
         update_syntax: str,
     ) -> None:
+        """Fields matched by number across the whole message, whatever oneof holds them.
+
+        Confluent's ``MessageSchemaDiff`` since DGS-24604: renaming, dissolving or merging
+        oneofs cannot hide a field's own change (a type change, a removal), which is
+        reported where the field now is (``#/M/oneof/3`` or ``#/M/3``).
+        """
         original_top, original_oneofs = self._fields(0, original, original_syntax)
         update_top, update_oneofs = self._fields(1, update, update_syntax)
-        original_all = dict(original_top)
-        original_member_of: dict[int, str] = {}
-        for oneof_name, members in original_oneofs.items():
-            original_all.update(members)
-            original_member_of.update(dict.fromkeys(members, oneof_name))
-        update_all = dict(update_top)
-        update_member_of: dict[int, str] = {}
-        for oneof_name, members in update_oneofs.items():
-            update_all.update(members)
-            update_member_of.update(dict.fromkeys(members, oneof_name))
+        original_all, original_member_of = _by_number(original_top, original_oneofs)
+        update_all, update_member_of = _by_number(update_top, update_oneofs)
 
-        remaining_top = dict(original_top)
-        for oneof_name in sorted(update_oneofs):
-            moved = existing = 0
-            for number in update_oneofs[oneof_name]:
-                if remaining_top.pop(number, None) is not None:
-                    moved += 1
-                elif number in original_member_of:
-                    existing += 1
-            with self._at(oneof_name):
-                if moved > 1:
-                    self._add("MULTIPLE_FIELDS_MOVED_TO_ONEOF")
-                elif moved == 1 and existing > 0:
-                    self._add("FIELD_MOVED_TO_EXISTING_ONEOF")
+        # A oneof gone by name with none of its members left anywhere was deleted
+        # whole: its members are not reported one by one.
+        deleted_whole = {
+            name
+            for name, members in original_oneofs.items()
+            if name not in update_oneofs and not any(n in update_all for n in members)
+        }
+
+        # Members that could be set together before and cannot now: the pre-existing
+        # members of an update oneof come from more than one original oneof or field.
+        for oneof_name, members in update_oneofs.items():
+            origins: set[tuple[str, object]] = set()
+            moved_from_top = 0
+            for number in members:
+                if number in original_member_of:
+                    origins.add(("oneof", original_member_of[number]))
+                elif number in original_all:
+                    origins.add(("field", number))
+                    moved_from_top += 1
+            if len(origins) > 1:
+                with self._at(oneof_name):
+                    if moved_from_top > 1:
+                        self._add("MULTIPLE_FIELDS_MOVED_TO_ONEOF")
+                    else:
+                        self._add("FIELD_MOVED_TO_EXISTING_ONEOF")
 
         for oneof_name in _union(original_oneofs, update_oneofs):
             with self._at(oneof_name):
@@ -299,40 +311,37 @@ class _Differ:
                     self._add("ONEOF_REMOVED")
                 elif oneof_name not in original_oneofs:
                     self._add("ONEOF_ADDED")
-                else:
-                    before_members = original_oneofs[oneof_name]
-                    after_members = update_oneofs[oneof_name]
-                    for number in _union(before_members, after_members):
-                        with self._at(str(number)):
-                            if number not in after_members:
-                                # Moved elsewhere is relocation, not removal.
-                                if number not in update_all:
-                                    self._add("ONEOF_FIELD_REMOVED")
-                            elif number not in before_members:
-                                self._add("ONEOF_FIELD_ADDED")
-                            else:
-                                self._compare_field(before_members[number], after_members[number])
 
-        for number in _union(remaining_top, update_top):
-            with self._at(str(number)):
-                before = remaining_top.get(number)
-                after = update_top.get(number)
-                if after is None:
-                    assert before is not None
-                    self._add("REQUIRED_FIELD_REMOVED" if before.required else "FIELD_REMOVED")
-                elif before is None:
-                    self._add("REQUIRED_FIELD_ADDED" if after.required else "FIELD_ADDED")
-                else:
-                    self._compare_field(before, after)
-
-        # Fields whose oneof membership changed are compared by number as well.
-        for number in sorted(set(original_all) & set(update_all)):
+        for number in _union(original_all, update_all):
+            before = original_all.get(number)
+            after = update_all.get(number)
             before_oneof = original_member_of.get(number)
             after_oneof = update_member_of.get(number)
-            if before_oneof == after_oneof:
-                continue  # both top-level or in the same oneof: compared above
-            with self._at(str(number)):
-                self._compare_field(original_all[number], update_all[number])
+            if after is None:
+                assert before is not None
+                if before_oneof is None:
+                    with self._at(str(number)):
+                        self._add("REQUIRED_FIELD_REMOVED" if before.required else "FIELD_REMOVED")
+                elif before_oneof not in deleted_whole:
+                    with self._at(before_oneof), self._at(str(number)):
+                        self._add("ONEOF_FIELD_REMOVED")
+            elif before is None:
+                if after_oneof is None:
+                    with self._at(str(number)):
+                        self._add("REQUIRED_FIELD_ADDED" if after.required else "FIELD_ADDED")
+                else:
+                    with self._at(after_oneof), self._at(str(number)):
+                        self._add("ONEOF_FIELD_ADDED")
+            else:
+                if before_oneof is not None and after_oneof is None:
+                    with self._at(str(number)):
+                        self._add("ONEOF_FIELD_MOVED_TO_TOP_LEVEL")
+                if after_oneof is None:
+                    with self._at(str(number)):
+                        self._compare_field(before, after)
+                else:
+                    with self._at(after_oneof), self._at(str(number)):
+                        self._compare_field(before, after)
 
     def _compare_field(self, original: _Field, update: _Field) -> None:
         if original.name != update.name:
@@ -412,6 +421,18 @@ class _PathScope:
 def _union(first: Iterable[_Key], second: Iterable[_Key]) -> list[_Key]:
     """Keys of both sides, sorted so differences come out in a stable order."""
     return sorted(set(first) | set(second))
+
+
+def _by_number(
+    top: Mapping[int, _Field], oneofs: Mapping[str, Mapping[int, _Field]]
+) -> tuple[dict[int, _Field], dict[int, str]]:
+    """Every field of a message by number, and the oneof each member belongs to."""
+    every = dict(top)
+    member_of: dict[int, str] = {}
+    for oneof_name, members in oneofs.items():
+        every.update(members)
+        member_of.update(dict.fromkeys(members, oneof_name))
+    return every, member_of
 
 
 def _wire_label(field: FieldDescriptorProto, syntax: str, in_oneof: bool) -> str | None:

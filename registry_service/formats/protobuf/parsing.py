@@ -135,6 +135,15 @@ def _decode_descriptor(text: str, what: str) -> FileDescriptorProto | None:
         or descriptor.dependency
     ):
         return None
+    # Options set through a well-known file's extensions (``confluent/meta.proto``'s
+    # ``field_meta``) decode as unknown fields until that file's module is loaded, and
+    # unknown options are not rendered: decoded again once they are known, the same
+    # descriptor renders the same whatever this process happened to parse before.
+    if any(
+        path not in _bundled_files() and _known_file_bytes(path) is not None
+        for path in descriptor.dependency
+    ):
+        descriptor = FileDescriptorProto.FromString(raw)
     validate_descriptor(descriptor, f"descriptor of the {what}")
     return descriptor
 

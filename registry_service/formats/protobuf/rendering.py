@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
-from google.protobuf import descriptor_pb2
+from google.protobuf import descriptor_pb2, message_factory, text_format
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.descriptor_pb2 import (
     DescriptorProto,
@@ -376,7 +376,14 @@ def _ranges(
 
 
 def _option_entries(options: Message, prefix: str = "") -> Iterator[tuple[str, str]]:
-    """``(name, value)`` pairs of the set options; message values flattened with dots."""
+    """``(name, value)`` pairs of the set options.
+
+    A singular message value is flattened with dots (``(a).b.c = 1``). A repeated one,
+    maps included, cannot be: protoc wants each element as an aggregate literal
+    (``(a).params = { key: "k" value: "v" }``), one entry per element, in the text
+    format protoc's option parser reads. Map entries come sorted by key: a map has no
+    order, and its iteration order is not its text's.
+    """
     for field, value in options.ListFields():
         if field.name == "uninterpreted_option" or (
             field.name == "map_entry" and field.containing_type.name == "MessageOptions"
@@ -384,12 +391,31 @@ def _option_entries(options: Message, prefix: str = "") -> Iterator[tuple[str, s
             continue
         name = f"({field.full_name})" if field.is_extension else field.name
         name = prefix + name
-        values = list(value) if field.is_repeated else [value]
-        for item in values:
-            if field.type == FieldDescriptor.TYPE_MESSAGE:
-                yield from _option_entries(item, name + ".")
-            else:
+        if field.type != FieldDescriptor.TYPE_MESSAGE:
+            values = list(value) if field.is_repeated else [value]
+            for item in values:
                 yield name, _option_value(field, item)
+        elif not field.is_repeated:
+            yield from _option_entries(value, name + ".")
+        elif field.message_type is not None and field.message_type.GetOptions().map_entry:
+            entry_class = message_factory.GetMessageClass(field.message_type)
+            for key in sorted(value):
+                entry = entry_class()
+                entry.key = key
+                if isinstance(value[key], Message):
+                    entry.value.CopyFrom(value[key])
+                else:
+                    entry.value = value[key]
+                yield name, _aggregate(entry)
+        else:
+            for item in value:
+                yield name, _aggregate(item)
+
+
+def _aggregate(message: Message) -> str:
+    """``{ ... }``: one message value in protobuf text format, as protoc parses options."""
+    body = text_format.MessageToString(message, as_one_line=True, as_utf8=True)
+    return f"{{ {body} }}" if body else "{}"
 
 
 def _option_value(field: FieldDescriptor, value: object) -> str:
