@@ -24,7 +24,10 @@ from registry_service.formats.json_schema_compat.limits import (
     compare_values,
     number_or_none,
 )
-from registry_service.formats.json_schema_compat.objects import compare_unevaluated
+from registry_service.formats.json_schema_compat.objects import (
+    compare_additional,
+    compare_unevaluated,
+)
 from registry_service.formats.json_schema_compat.schema_kinds import Kind, Node
 
 MAX_ITEMS = Bound("maxItems", T.MAX_ITEMS_ADDED, T.MAX_ITEMS_REMOVED, T.MAX_ITEMS_INCREASED,
@@ -196,19 +199,15 @@ def _item_added(ctx: Context, original: Node, new: Node) -> None:
 
 def _compare_additional(ctx: Context, original: Node, update: Node) -> None:
     with ctx.enter("additionalItems"):
-        before, after = additional_schema(original), additional_schema(update)
-        if permits_additional(original) != permits_additional(update):
-            ctx.add(
-                T.ADDITIONAL_ITEMS_REMOVED
-                if permits_additional(original)
-                else T.ADDITIONAL_ITEMS_ADDED
-            )
-        elif before is None and after is not None:
-            ctx.add(T.ADDITIONAL_ITEMS_NARROWED)
-        elif after is None and before is not None:
-            ctx.add(T.ADDITIONAL_ITEMS_EXTENDED)
-        else:
-            hub.compare(ctx, before, after)
+        compare_additional(
+            ctx,
+            (permits_additional(original), additional_schema(original)),
+            (permits_additional(update), additional_schema(update)),
+            added=T.ADDITIONAL_ITEMS_ADDED,
+            removed=T.ADDITIONAL_ITEMS_REMOVED,
+            extended=T.ADDITIONAL_ITEMS_EXTENDED,
+            narrowed=T.ADDITIONAL_ITEMS_NARROWED,
+        )
 
 
 def _compare_unevaluated(ctx: Context, original: Node, update: Node) -> None:

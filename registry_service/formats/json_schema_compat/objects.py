@@ -268,19 +268,15 @@ def _compare_dependencies(ctx: Context, original: Node, update: Node) -> None:
 
 def _compare_additional(ctx: Context, original: Node, update: Node) -> None:
     with ctx.enter("additionalProperties"):
-        before, after = additional_schema(original), additional_schema(update)
-        if permits_additional(original) != permits_additional(update):
-            ctx.add(
-                T.ADDITIONAL_PROPERTIES_ADDED
-                if permits_additional(update)
-                else T.ADDITIONAL_PROPERTIES_REMOVED
-            )
-        elif before is None and after is not None:
-            ctx.add(T.ADDITIONAL_PROPERTIES_NARROWED)
-        elif after is None and before is not None:
-            ctx.add(T.ADDITIONAL_PROPERTIES_EXTENDED)
-        else:
-            hub.compare(ctx, before, after)
+        compare_additional(
+            ctx,
+            (permits_additional(original), additional_schema(original)),
+            (permits_additional(update), additional_schema(update)),
+            added=T.ADDITIONAL_PROPERTIES_ADDED,
+            removed=T.ADDITIONAL_PROPERTIES_REMOVED,
+            extended=T.ADDITIONAL_PROPERTIES_EXTENDED,
+            narrowed=T.ADDITIONAL_PROPERTIES_NARROWED,
+        )
 
 
 def _compare_unevaluated(ctx: Context, original: Node, update: Node) -> None:
@@ -297,6 +293,31 @@ def _compare_unevaluated(ctx: Context, original: Node, update: Node) -> None:
             extended=T.UNEVALUATED_PROPERTIES_EXTENDED,
             narrowed=T.UNEVALUATED_PROPERTIES_NARROWED,
         )
+
+
+def compare_additional(
+    ctx: Context,
+    before: tuple[bool, Node | None],
+    after: tuple[bool, Node | None],
+    *,
+    added: T,
+    removed: T,
+    extended: T,
+    narrowed: T,
+) -> None:
+    """The ``additionalProperties``/``additionalItems`` rule (the same for both).
+
+    Each side is (extra members permitted at all, the schema they must match if any).
+    """
+    (before_permits, before_schema), (after_permits, after_schema) = before, after
+    if before_permits != after_permits:
+        ctx.add(added if after_permits else removed)
+    elif before_schema is None and after_schema is not None:
+        ctx.add(narrowed)
+    elif after_schema is None and before_schema is not None:
+        ctx.add(extended)
+    else:
+        hub.compare(ctx, before_schema, after_schema)
 
 
 def compare_unevaluated(
